@@ -180,9 +180,10 @@ def combined_relative_hazard(factors: tuple[Factor, ...]) -> RelativeHazard:
     se = math.sqrt(sum(published.log_hr_se(published.table4_row(f.name).adverse()) ** 2
                        for f in present))
     z = published.Z95
-    return RelativeHazard(math.exp(log_rh), (math.exp(log_rh - z * se),
-                                             math.exp(log_rh + z * se)),
-                          tuple(f.name for f in present))
+    ci = (math.exp(log_rh - z * se), math.exp(log_rh + z * se))
+    if len(present) == 1:  # one factor: its published CI, not a rounded reconstruction
+        ci = present[0].ci
+    return RelativeHazard(math.exp(log_rh), ci, tuple(f.name for f in present))
 
 
 def _parse_choice(field_name: str, raw: object, choices: tuple[str, ...]) -> str:

@@ -21,6 +21,10 @@ from calculator.published import TABLE1
 
 Quality = str  # "ok" | "outside-study-range" | "converted"
 
+#: Largest number of significant digits, and of decimal places or integer digits, read.
+MAX_DIGITS: Final = 17
+MAX_MAGNITUDE: Final = 9
+
 
 @dataclass(frozen=True)
 class Quantity:
@@ -157,6 +161,12 @@ def parse_number(field: str, raw: object, unit: str | None) -> Decimal:
         raise bad(f"{field} must be a number; got {type(raw).__name__}")
     if not value.is_finite():
         raise bad(f"{field} must be a finite number; got {raw!r}")
+    # Bounding the digits keeps every later sum and conversion exact within Decimal's
+    # default 28-digit precision, which the exact PNI category relies on.
+    if len(value.as_tuple().digits) > MAX_DIGITS or abs(value.adjusted()) > MAX_MAGNITUDE:
+        raise bad(f"{field} is not a lab value as reported (too many digits or out of scale); got {raw!r}",
+                  f"enter the value as the laboratory reports it (at most {MAX_DIGITS} "
+                  "significant digits)")
     return value
 
 

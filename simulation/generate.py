@@ -1,0 +1,477 @@
+"""Synthetic cohorts like the TOG second-line HCC study (Majidova et al. 2025).
+
+A cohort is drawn in three steps, each documented where it is done:
+
+1. **Covariates** (:func:`draw_covariates`). A Gaussian copula: one vector of correlated
+   standard normals per patient, each turned into its variable by that variable's own
+   quantile function, so every marginal is exactly the Table 1 marginal whatever the
+   dependence. The dependence (albumin lower at higher Child-Pugh scores, and so on) lives
+   only in the latent correlation matrix :data:`LATENT_CORRELATIONS`.
+2. **Survival times** (:func:`draw_outcomes`). Overall survival and time to progression by
+   inverse transform from a Weibull proportional-hazards model (Bender, Augustin &
+   Blettner 2005); PFS is the earlier of progression and death, so PFS <= OS.
+3. **Censoring.** Staggered uniform entry over the accrual window, an administrative end of
+   study and exponential drop-out, with the end of study, the drop-out rate and both Weibull
+   scales solved by :mod:`simulation.calibrate` so that the expected death fraction, median
+   follow-up (reverse Kaplan-Meier) and median OS and PFS hit the scenario's targets.
+
+Values are rounded as a laboratory reports them (age in whole years, albumin to 1 g/L,
+lymphocytes, AFP, bilirubin and INR to 0.01), and the factors that carry the hazard are
+coded from the rounded values with exact integer arithmetic, so the generating model is a
+model of exactly the numbers written to the CSV.
+
+References
+----------
+.. [1] Bender R, Augustin T, Blettner M. Generating survival times to simulate Cox
+   proportional hazards models. Stat Med 2005;24:1713-23.
+.. [2] Nelsen RB. An Introduction to Copulas, 2nd ed. Springer 2006 (Gaussian copula).
+.. [3] Blom G. Statistical Estimates and Transformed Beta-Variables. Wiley 1958
+   (expected normal order statistics).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from calculator.pni import prognostic_nutritional_index
+from calculator.published import COHORT, TABLE1
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from simulation.calibrate import Calibration
+    from simulation.scenarios import Scenario
+
+#: The cohort CSV columns of the project's interface, in order.
+COHORT_COLUMNS: tuple[str, ...] = (
+    "id", "age", "sex", "ecog", "child_pugh_score", "etiology", "cirrhosis",
+    "extrahepatic_spread", "afp_ng_ml", "albumin_g_l", "lymphocytes_10e9_l",
+    "bilirubin_mg_dl", "inr", "treatment", "os_months", "os_event", "pfs_months",
+    "pfs_event",
+)
+#: Columns :func:`generate_cohort` adds with ``extra=True`` (not part of the CSV).
+EXTRA_COLUMNS: tuple[str, ...] = ("bclc", "pni", "entry_months", "linear_predictor")
+
+#: The eight Table 4 factors, each coded so that 1 is the adverse level.
+FACTORS: tuple[str, ...] = (
+    "age_65_plus", "male", "ecog_1_plus", "viral_hepatitis", "afp", "child_pugh_b",
+    "extrahepatic_spread", "pni_low",
+)
+#: Age at which ``age_65_plus`` starts (Table 4 row 'Age <65 vs >=65').
+AGE_THRESHOLD_YEARS = 65
+#: Child-Pugh class B is a score of 7 to 9 (Pugh et al. 1973).
+CHILD_PUGH_B_SCORES = (7, 9)
+
+ETIOLOGIES: tuple[str, ...] = tuple(TABLE1["etiology"])
+TREATMENTS: tuple[str, ...] = tuple(TABLE1["treatment"])
+#: Etiology categories in the order of the latent variable that carries their dependence
+#: on cirrhosis: from the aetiologies whose HCC most often arises without cirrhosis (NASH,
+#: HBV) to those where it almost always arises in cirrhosis (HCV, alcohol).
+ETIOLOGY_LATENT_ORDER: tuple[str, ...] = ("nash", "hbv", "other", "hcv", "alcohol")
+
+#: Latent variables of the Gaussian copula (one column each).
+LATENTS: tuple[str, ...] = (
+    "age", "male", "ecog", "child_pugh", "cirrhosis", "etiology", "extrahepatic_spread",
+    "afp", "albumin", "lymphocytes", "bilirubin", "inr", "bclc", "treatment",
+)
+
+#: Correlations of the copula's latent normals (pairs not listed are 0). Each latent is
+#: oriented so that a higher value means an older, sicker, or more advanced patient
+#: (higher ECOG or Child-Pugh score, cirrhosis present, higher AFP, bilirubin, INR),
+#: except albumin and lymphocytes, where higher is healthier. The clinical reasoning:
+LATENT_CORRELATIONS: dict[tuple[str, str], float] = {
+    # Albumin, bilirubin and INR are three of the five Child-Pugh items, so the score
+    # rises with bilirubin and INR and falls with albumin.
+    ("child_pugh", "albumin"): -0.55,
+    ("child_pugh", "bilirubin"): 0.50,
+    ("child_pugh", "inr"): 0.40,
+    # Cirrhosis is what makes the liver reserve poor.
+    ("child_pugh", "cirrhosis"): 0.40,
+    ("cirrhosis", "albumin"): -0.20,
+    ("cirrhosis", "inr"): 0.20,
+    # HCC in HCV or alcoholic liver disease almost always arises in cirrhosis; in HBV and
+    # NASH it often does not (see ETIOLOGY_LATENT_ORDER).
+    ("cirrhosis", "etiology"): 0.30,
+    # Synthetic function moves together: low albumin with high bilirubin and INR.
+    ("albumin", "bilirubin"): -0.30,
+    ("albumin", "inr"): -0.25,
+    ("bilirubin", "inr"): 0.30,
+    # Malnutrition and systemic inflammation lower both albumin and lymphocytes (the
+    # premise of the PNI); poor performance status goes with both.
+    ("albumin", "lymphocytes"): 0.25,
+    ("ecog", "albumin"): -0.25,
+    ("ecog", "lymphocytes"): -0.10,
+    ("ecog", "child_pugh"): 0.20,
+    ("ecog", "age"): 0.10,
+    # Tumour burden: AFP is higher with extrahepatic spread, and a large tumour burden
+    # lowers albumin.
+    ("extrahepatic_spread", "afp"): 0.20,
+    ("afp", "albumin"): -0.10,
+    # BCLC stage: every patient with extrahepatic spread is stage C (done exactly in
+    # draw_covariates); among the others, stage C goes with a worse performance status.
+    # This latent must stay uncorrelated with the spread latent so the BCLC marginal is
+    # exact (see _bclc_c_share_without_spread).
+    ("bclc", "ecog"): 0.50,
+    # The second-line drug is drawn independently: the paper reports no covariate by
+    # drug (other than AFP among sorafenib patients) and the drugs carry no effect in the
+    # scenarios, whose truth is the Table 4 model.
+}
+
+
+@lru_cache(maxsize=1)
+def latent_cholesky() -> np.ndarray:
+    """Lower Cholesky factor of the copula's latent correlation matrix.
+
+    Raises
+    ------
+    ValueError
+        If :data:`LATENT_CORRELATIONS` does not form a positive definite matrix.
+    """
+    index = {name: i for i, name in enumerate(LATENTS)}
+    corr = np.eye(len(LATENTS))
+    for (a, b), rho in LATENT_CORRELATIONS.items():
+        corr[index[a], index[b]] = corr[index[b], index[a]] = rho
+    try:
+        return np.linalg.cholesky(corr)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError("LATENT_CORRELATIONS is not positive definite") from exc
+
+
+# --- Marginals -----------------------------------------------------------------------
+def blom_extreme(n: int) -> float:
+    """Blom's approximation to the expected largest order statistic of n standard normals.
+
+    .. math:: e_n = \\Phi^{-1}\\left(\\frac{n - 0.375}{n + 0.25}\\right)
+
+    >>> round(blom_extreme(58), 3)
+    2.301
+    """
+    return float(ndtri((n - 0.375) / (n + 0.25)))
+
+
+#: The published ranges are the extremes of a sample of this many patients.
+SAMPLE_EXTREME_Z: float = blom_extreme(int(COHORT["n"]))
+
+
+@dataclass(frozen=True)
+class SplitNormalMarginal:
+    """A continuous Table 1 variable: median and range, on a log or linear scale.
+
+    The variable is a two-piece ("split") normal on the chosen scale, with its median at
+    the published median and with a different spread below and above it: each half's SD
+    is chosen so that the published minimum and maximum are where Blom's approximation
+    puts the expected extremes of a sample of the study's size (58), and the distribution
+    is truncated there (the truncation takes the same probability from each tail, so the
+    median stays exact). This reproduces the skew that a median with an asymmetric range
+    shows (AFP's median 160 in 0.95-147,314 ng/mL is a heavy right tail even on the log
+    scale) without a parameter that Table 1 does not give.
+
+    With :math:`m` the median and :math:`l, h` the range on the working scale, and
+    :math:`e = e_{58}`, the quantile function is
+
+    .. math::
+        Q(u) = m + s(u)\\,\\Phi^{-1}\\bigl(\\Phi(-e) + (1 - 2\\Phi(-e))\\,u\\bigr),
+        \\quad s(u) = (m - l)/e \\text{ if } u < 1/2, \\text{ else } (h - m)/e .
+    """
+
+    median: float
+    low: float
+    high: float
+    log_scale: bool
+    decimals: int
+
+    def _scale(self, x: float) -> float:
+        return math.log(x) if self.log_scale else x
+
+    def from_normal(self, z: np.ndarray) -> np.ndarray:
+        """Values (rounded to ``decimals``) from standard normal latents ``z``."""
+        e = SAMPLE_EXTREME_Z
+        tail = ndtr(-e)
+        w = ndtri(tail + (1 - 2 * tail) * ndtr(z))
+        m = self._scale(self.median)
+        below = (m - self._scale(self.low)) / e
+        above = (self._scale(self.high) - m) / e
+        x = m + np.where(w < 0, below, above) * w
+        if self.log_scale:
+            x = np.exp(x)
+        x = np.clip(x, self.low, self.high)
+        return np.round(x, self.decimals)
+
+
+def _continuous(name: str, log_scale: bool, decimals: int) -> SplitNormalMarginal:
+    spec = TABLE1[name]
+    low, high = spec["range"]
+    return SplitNormalMarginal(float(spec["median"]), float(low), float(high), log_scale,
+                               decimals)
+
+
+#: Continuous marginals: (Table 1 entry, log scale?, decimals as a laboratory reports).
+MARGINALS: dict[str, SplitNormalMarginal] = {
+    "age": _continuous("age", False, 0),
+    "afp": _continuous("afp_ng_ml", True, 2),
+    "albumin": _continuous("albumin_g_l", False, 0),
+    "lymphocytes": _continuous("lymphocytes_10e9_l", True, 2),
+    "bilirubin": _continuous("bilirubin_mg_dl", True, 2),
+    "inr": _continuous("inr", True, 2),
+}
+
+
+def _normalised(shares: dict) -> tuple[list, np.ndarray]:
+    keys = list(shares)
+    p = np.array([float(shares[k]) for k in keys])
+    return keys, p / p.sum()
+
+
+def _categorical(z: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Category index from a standard normal latent: thresholds at cumulative shares."""
+    cuts = np.cumsum(probabilities)[:-1]
+    return np.searchsorted(cuts, ndtr(z), side="right")
+
+
+def _binary(z: np.ndarray, share: float) -> np.ndarray:
+    """1 with probability ``share``; a higher latent makes 1 more likely."""
+    return (ndtr(z) > 1.0 - share).astype(np.int64)
+
+
+def ecog_shares(ecog2_share: float) -> np.ndarray:
+    """P(ECOG = 0, 1, 2): ECOG 0 from Table 1, the pooled 1-2 split with ``ecog2_share``."""
+    ecog0 = float(TABLE1["ecog"]["0"])
+    return np.array([ecog0, 1.0 - ecog0 - ecog2_share, ecog2_share])
+
+
+def _bclc_c_share_without_spread() -> float:
+    """P(BCLC C | no extrahepatic spread) that keeps the BCLC C marginal of Table 1.
+
+    Every patient with spread is stage C, so
+    P(C) = P(spread) + (1 - P(spread)) P(C | no spread).
+    """
+    spread = float(TABLE1["extrahepatic_spread"])
+    return (float(TABLE1["bclc"]["C"]) - spread) / (1.0 - spread)
+
+
+def draw_covariates(n: int, rng: np.random.Generator, ecog2_share: float) -> dict[str, np.ndarray]:
+    """Baseline covariates of ``n`` patients with the Table 1 marginals.
+
+    Returns the covariate columns of the cohort CSV plus ``bclc`` ("B"/"C"). One
+    ``rng.standard_normal((n, 14))`` draw feeds the Gaussian copula.
+
+    Notes
+    -----
+    Table 1 cannot be matched by a Child-Pugh score that is consistent with its own
+    items: 60.3% of patients have score 5, which needs albumin > 35 g/L, yet the median
+    albumin is 35 g/L. The marginals are matched and the Child-Pugh score is only
+    correlated with albumin, bilirubin and INR, not computed from them.
+    """
+    z = rng.standard_normal((n, len(LATENTS))) @ latent_cholesky().T
+    col = {name: z[:, i] for i, name in enumerate(LATENTS)}
+
+    age = MARGINALS["age"].from_normal(col["age"]).astype(np.int64)
+    male = _binary(col["male"], float(TABLE1["male"]))
+    ecog = _categorical(col["ecog"], ecog_shares(ecog2_share)).astype(np.int64)
+    scores, score_p = _normalised(TABLE1["child_pugh_score"])
+    child_pugh = np.asarray(scores, dtype=np.int64)[_categorical(col["child_pugh"], score_p)]
+    cirrhosis = _binary(col["cirrhosis"], float(TABLE1["cirrhosis"]))
+    etiology_p = np.array([float(TABLE1["etiology"][k]) for k in ETIOLOGY_LATENT_ORDER])
+    etiology_p = etiology_p / etiology_p.sum()
+    etiology = np.asarray(ETIOLOGY_LATENT_ORDER)[_categorical(col["etiology"], etiology_p)]
+    spread = _binary(col["extrahepatic_spread"], float(TABLE1["extrahepatic_spread"]))
+    bclc_c = (spread == 1) | (_binary(col["bclc"], _bclc_c_share_without_spread()) == 1)
+    treatments, treatment_p = _normalised(TABLE1["treatment"])
+    treatment = np.asarray(treatments)[_categorical(col["treatment"], treatment_p)]
+    return {
+        "age": age,
+        "sex": np.where(male == 1, "M", "F"),
+        "ecog": ecog,
+        "child_pugh_score": child_pugh,
+        "etiology": etiology,
+        "cirrhosis": cirrhosis,
+        "extrahepatic_spread": spread,
+        "afp_ng_ml": MARGINALS["afp"].from_normal(col["afp"]),
+        "albumin_g_l": MARGINALS["albumin"].from_normal(col["albumin"]),
+        "lymphocytes_10e9_l": MARGINALS["lymphocytes"].from_normal(col["lymphocytes"]),
+        "bilirubin_mg_dl": MARGINALS["bilirubin"].from_normal(col["bilirubin"]),
+        "inr": MARGINALS["inr"].from_normal(col["inr"]),
+        "treatment": treatment,
+        "bclc": np.where(bclc_c, "C", "B"),
+    }
+
+
+# --- Factors and the linear predictor ------------------------------------------------
+def _hundredths(x: np.ndarray) -> np.ndarray:
+    """Values reported to 0.01 as exact integers of hundredths."""
+    return np.rint(np.asarray(x, dtype=float) * 100).astype(np.int64)
+
+
+def _ceil_hundredths(cutoff: float) -> int:
+    """Smallest integer number of hundredths that is >= ``cutoff`` (exact, via Decimal)."""
+    return int((Decimal(str(cutoff)) * 100).to_integral_value(rounding=ROUND_CEILING))
+
+
+def pni_hundredths(albumin_g_l: np.ndarray, lymphocytes_10e9_l: np.ndarray) -> np.ndarray:
+    """PNI in exact integer hundredths, from values reported to 0.01.
+
+    The project's formula (:func:`calculator.pni.prognostic_nutritional_index`) applied
+    to albumin and lymphocytes both scaled to hundredths, so the sum is exact.
+    """
+    return prognostic_nutritional_index(_hundredths(albumin_g_l), _hundredths(lymphocytes_10e9_l))
+
+
+def code_factors(covariates: dict[str, np.ndarray], pni_cutoff: float,
+                 afp_cutoff: float) -> dict[str, np.ndarray]:
+    """The eight Table 4 factors (0/1, 1 = adverse) from covariate columns.
+
+    ``afp`` is AFP >= ``afp_cutoff`` and ``pni_low`` is PNI < ``pni_cutoff``, decided on
+    exact hundredths (a float PNI of 47.6 can be 47.599999999999994).
+    """
+    low, high = CHILD_PUGH_B_SCORES
+    score = covariates["child_pugh_score"]
+    return {
+        "age_65_plus": (covariates["age"] >= AGE_THRESHOLD_YEARS).astype(np.int64),
+        "male": (covariates["sex"] == "M").astype(np.int64),
+        "ecog_1_plus": (covariates["ecog"] >= 1).astype(np.int64),
+        "viral_hepatitis": np.isin(covariates["etiology"], ("hbv", "hcv")).astype(np.int64),
+        "afp": (_hundredths(covariates["afp_ng_ml"]) >= _ceil_hundredths(afp_cutoff)).astype(np.int64),
+        "child_pugh_b": ((score >= low) & (score <= high)).astype(np.int64),
+        "extrahepatic_spread": np.asarray(covariates["extrahepatic_spread"], dtype=np.int64),
+        "pni_low": (pni_hundredths(covariates["albumin_g_l"], covariates["lymphocytes_10e9_l"])
+                    < _ceil_hundredths(pni_cutoff)).astype(np.int64),
+    }
+
+
+def linear_predictor(covariates: dict[str, np.ndarray], scenario: Scenario) -> np.ndarray:
+    """The log relative hazard of each patient under ``scenario``.
+
+    .. math:: \\eta = \\sum_f \\beta_f x_f + \\gamma\\,(\\mathrm{PNI} - c)
+
+    with :math:`x_f` the 0/1 step factors, :math:`\\beta_f` their conditional log-HRs and,
+    for a continuous PNI effect, :math:`\\gamma` the log-HR per PNI unit centred at the
+    cut-off :math:`c` (the centring only moves the baseline, which is calibrated).
+    """
+    factors = code_factors(covariates, scenario.pni_cutoff, scenario.afp_cutoff)
+    eta = np.zeros(len(covariates["age"]))
+    for name, beta in scenario.effects.items():
+        if name in factors:
+            eta += beta * factors[name]
+    if scenario.pni_effect == "continuous":
+        pni = pni_hundredths(covariates["albumin_g_l"], covariates["lymphocytes_10e9_l"]) / 100
+        eta += scenario.effects["pni_per_unit"] * (pni - scenario.pni_cutoff)
+    return eta
+
+
+# --- Outcomes ------------------------------------------------------------------------
+def weibull_times(eta: np.ndarray, scale_months: float, shape: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Event times by inverse transform (Bender, Augustin & Blettner 2005).
+
+    With cumulative baseline hazard :math:`H_0(t) = (t/\\lambda)^k` and
+    :math:`E = -\\ln U` a standard exponential,
+
+    .. math:: T = \\lambda\\,\\bigl(E\\,e^{-\\eta}\\bigr)^{1/k}
+
+    has hazard :math:`h_0(t)\\,e^{\\eta}`.
+    """
+    return scale_months * (rng.standard_exponential(len(eta)) * np.exp(-eta)) ** (1.0 / shape)
+
+
+def censoring_times(n: int, calibration: Calibration, accrual_months: float,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Entry times and potential censoring times of ``n`` patients.
+
+    Entry is uniform over the accrual window :math:`[0, A]`; the study ends at
+    :math:`A + a` (``a``, the follow-up after accrual, is calibrated), so the
+    administrative follow-up is :math:`A + a - \\mathrm{entry}`; drop-out is exponential
+    with the calibrated rate :math:`\\mu`. Returns ``(entry, C)`` with C the earlier of
+    the two.
+    """
+    entry = accrual_months * rng.random(n)
+    administrative = accrual_months + calibration.followup_after_accrual_months - entry
+    if calibration.dropout_rate_per_month > 0:
+        dropout = rng.standard_exponential(n) / calibration.dropout_rate_per_month
+    else:
+        rng.standard_exponential(n)  # keep the stream aligned
+        dropout = np.full(n, np.inf)
+    return entry, np.minimum(administrative, dropout)
+
+
+def draw_outcomes(eta: np.ndarray, scenario: Scenario, calibration: Calibration,
+                  rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """OS and PFS (months, event indicators) for patients with log relative hazards ``eta``.
+
+    Death and progression are two latent times with the same covariate effects and the
+    same Weibull shape, independent given the covariates. PFS is the time to progression
+    or death, whichever comes first (the paper's definition), so PFS <= OS and a death
+    without progression is a PFS event. Both are censored at the same time.
+    """
+    death = weibull_times(eta, calibration.os_scale_months, scenario.weibull_shape, rng)
+    progression = weibull_times(eta, calibration.pfs_scale_months, scenario.weibull_shape, rng)
+    entry, censor = censoring_times(len(eta), calibration, scenario.accrual_months, rng)
+    pfs_true = np.minimum(progression, death)
+    return {
+        "os_months": np.minimum(death, censor),
+        "os_event": (death <= censor).astype(np.int64),
+        "pfs_months": np.minimum(pfs_true, censor),
+        "pfs_event": (pfs_true <= censor).astype(np.int64),
+        "entry_months": entry,
+    }
+
+
+def generate_cohort(scenario: Scenario, n: int, rng: np.random.Generator, *,
+                    extra: bool = False) -> dict[str, np.ndarray]:
+    """A synthetic cohort of ``n`` patients under ``scenario``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The generating model (see :func:`simulation.scenarios.get_scenario`).
+    n : int
+        Number of patients (>= 1).
+    rng : numpy.random.Generator
+        The only source of randomness; the same generator state gives the same cohort.
+    extra : bool
+        Also return :data:`EXTRA_COLUMNS` (BCLC stage, exact PNI, entry time, the linear
+        predictor). The random stream is the same either way.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The columns :data:`COHORT_COLUMNS`, in that order (then the extras).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simulation.scenarios import get_scenario
+    >>> cohort = generate_cohort(get_scenario("tog2025"), 58, np.random.default_rng(1))
+    >>> list(cohort)[:3], len(cohort["os_months"])
+    (['id', 'age', 'sex'], 58)
+    """
+    from simulation.calibrate import calibrate
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1; got {n!r}")
+    covariates = draw_covariates(int(n), rng, scenario.ecog2_share)
+    eta = linear_predictor(covariates, scenario)
+    outcomes = draw_outcomes(eta, scenario, calibrate(scenario), rng)
+    cohort: dict[str, np.ndarray] = {"id": np.arange(1, n + 1, dtype=np.int64)}
+    for name in COHORT_COLUMNS[1:]:
+        cohort[name] = covariates[name] if name in covariates else outcomes[name]
+    if extra:
+        cohort["bclc"] = covariates["bclc"]
+        cohort["pni"] = pni_hundredths(covariates["albumin_g_l"],
+                                       covariates["lymphocytes_10e9_l"]) / 100
+        cohort["entry_months"] = outcomes["entry_months"]
+        cohort["linear_predictor"] = eta
+    return cohort
+
+
+def cohort_to_frame(cohort: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The cohort as a :class:`pandas.DataFrame`, columns in the CSV order."""
+    import pandas as pd
+
+    return pd.DataFrame({name: cohort[name] for name in cohort})

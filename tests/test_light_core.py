@@ -1,0 +1,45 @@
+"""The scoring core stays light: no numpy, pandas, scipy, lifelines or Flask on import."""
+
+import doctest
+import importlib
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import calculator
+
+HEAVY = ("numpy", "pandas", "scipy", "lifelines", "flask", "matplotlib")
+
+
+def test_import_calculator_loads_no_heavy_module():
+    code = ("import sys, calculator, calculator.score_command; "
+            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_score_command_loads_no_heavy_module():
+    code = ("import sys; from calculator.cli import main; "
+            "main(['score', '--albumin', '35', '--lymphocytes', '1.1', '--afp', '1', "
+            "'--extrahepatic-spread', 'no']); "
+            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stderr.strip() == ""
+
+
+def test_ships_py_typed():
+    from importlib.resources import files
+    assert files("calculator").joinpath("py.typed").is_file()
+
+
+MODULES = [m.name for m in pkgutil.iter_modules(calculator.__path__, "calculator.")]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0
