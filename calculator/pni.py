@@ -9,14 +9,19 @@ as 10 x albumin (g/dL) + 0.005 x lymphocytes (/mm^3), which is the same quantity
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, overload
 
 from calculator.published import PNI_CUTOFF
 
-Number = TypeVar("Number")
+@overload
+def prognostic_nutritional_index(albumin_g_l: Decimal, lymphocytes_10e9_l: Decimal) -> Decimal: ...
+@overload
+def prognostic_nutritional_index(albumin_g_l: float, lymphocytes_10e9_l: float) -> float: ...
+@overload
+def prognostic_nutritional_index(albumin_g_l: Any, lymphocytes_10e9_l: Any) -> Any: ...
 
 
-def prognostic_nutritional_index(albumin_g_l: Number, lymphocytes_10e9_l: Number) -> Number:
+def prognostic_nutritional_index(albumin_g_l: Any, lymphocytes_10e9_l: Any) -> Any:
     """PNI from albumin in g/L and lymphocytes in 10^9/L.
 
     This is the project's only PNI formula. It is written with plain arithmetic so that
@@ -28,7 +33,7 @@ def prognostic_nutritional_index(albumin_g_l: Number, lymphocytes_10e9_l: Number
     >>> prognostic_nutritional_index(Decimal("37.1"), Decimal("2.1"))
     Decimal('47.6')
     """
-    return albumin_g_l + 5 * lymphocytes_10e9_l  # type: ignore[operator]
+    return albumin_g_l + 5 * lymphocytes_10e9_l
 
 
 def pni_is_high(pni: Decimal) -> bool:

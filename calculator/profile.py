@@ -267,7 +267,7 @@ def score(raw: Mapping[str, object]) -> RiskProfile:
     assert albumin and lymphocytes and afp and spread is not None
     pni = prognostic_nutritional_index(albumin.value, lymphocytes.value)
     high = pni_is_high(pni)
-    factors = (
+    factors: tuple[Factor, ...] = (
         _factor("afp", afp.value >= published.AFP_CUTOFF.value, published.AFP_CUTOFF.rule),
         _factor("extrahepatic_spread", spread, "adverse if extrahepatic spread is present"),
         _factor("pni", not high, published.PNI_CUTOFF.rule),

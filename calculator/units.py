@@ -182,7 +182,7 @@ def parse_unit(quantity: Quantity, raw: object) -> str:
     if key in quantity.units:
         return key
     alias = _UNIT_ALIASES.get(key.lower())
-    if alias in quantity.units:
+    if alias is not None and alias in quantity.units:
         return alias
     raise InputError(f"{quantity.field}_unit", raw, None, choices,
                      f"{quantity.field}_unit must be one of {choices}; got {raw!r}")

@@ -43,3 +43,10 @@ MODULES = [m.name for m in pkgutil.iter_modules(calculator.__path__, "calculator
 def test_doctests(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.failed == 0
+
+
+def test_calculator_is_fully_typed():
+    from mypy import api
+
+    report, errors, status = api.run(["--strict", "--no-incremental", "-p", "calculator"])
+    assert status == 0, report + errors

@@ -1,0 +1,503 @@
+"""Simulation scenarios: the generating model of a synthetic cohort.
+
+A :class:`Scenario` fixes the true conditional log hazard ratios of overall survival
+(steps at the published cut-offs, or a log-linear PNI effect), the outcome targets the
+censoring and baseline are calibrated to, and the design (accrual window, Weibull shape).
+Four are built in, all read from :mod:`calculator.published`:
+
+``tog2025``
+    Table 4's multivariable model as the truth: AFP >= 200, extrahepatic spread,
+    PNI < 47.6 and Child-Pugh B with their adverse HRs (1.97, 2.44, 4.17, 1.60); the
+    other four factors have no effect.
+``tog2025-null-pni``
+    The same, with no PNI effect.
+``tog2025-null``
+    No factor has an effect (the global null).
+``tog2025-continuous``
+    AFP, spread and Child-Pugh B as in ``tog2025``; PNI acts log-linearly with no
+    threshold, with a slope matched to the published step (see
+    :func:`simulation.calibrate.matched_pni_slope`).
+
+User scenarios come from TOML files (:func:`load_scenario_toml`); the shipped example
+``simulation/scenarios/tog2025-weaker-pni.toml`` documents every field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from calculator.errors import InputError
+from calculator.published import AFP_CUTOFF, COHORT, MEDIANS, PNI_CUTOFF, table4_row
+
+#: Bump when the generator changes in a way that changes cohorts for the same seed; it is
+#: part of :meth:`Scenario.to_dict`, hence of a simulation study's fingerprint.
+GENERATOR_VERSION = 1
+
+#: The eight Table 4 factors (1 = adverse level), as named in the project's interfaces.
+STEP_FACTORS: tuple[str, ...] = (
+    "age_65_plus", "male", "ecog_1_plus", "viral_hepatitis", "afp", "child_pugh_b",
+    "extrahepatic_spread", "pni_low",
+)
+#: The key of a continuous PNI effect: log-HR per one-unit *increase* in PNI (negative
+#: when a higher PNI is protective). It is the coefficient of PNI in a Cox model.
+PNI_SLOPE = "pni_per_unit"
+EFFECT_NAMES: tuple[str, ...] = STEP_FACTORS + (PNI_SLOPE,)
+PNI_EFFECTS = ("step", "continuous")
+
+#: Table 4 row names of the four factors with a multivariable estimate.
+TABLE4_NAMES: dict[str, str] = {"afp": "afp", "child_pugh_b": "child_pugh",
+                                "extrahepatic_spread": "extrahepatic_spread",
+                                "pni_low": "pni"}
+
+#: Assumed share of ECOG 2 among all patients. Table 1 pools ECOG 1-2 (58.6%); second-line
+#: TKIs are seldom started at ECOG 2, so it is taken to be the minority of that group.
+#: Not a published number: an assumption, which a TOML scenario may change. ECOG 1 vs 2
+#: changes no factor (``ecog_1_plus`` pools them).
+DEFAULT_ECOG2_SHARE = 0.10
+#: Weibull shape of the baseline hazard. The paper gives no survival curve shape; 1 is a
+#: constant baseline hazard (the marginal hazard still falls with time, as the frail die
+#: first). An assumption, which a TOML scenario may change.
+DEFAULT_WEIBULL_SHAPE = 1.0
+
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+                "september", "october", "november", "december")
+
+
+class ScenarioError(InputError):
+    """A scenario that cannot be built: names the field, the value and what is allowed."""
+
+
+def _error(field_name: str, value: Any, allowed: str, message: str,
+           hint: str | None = None) -> ScenarioError:
+    return ScenarioError(field_name, value, None, allowed, message, hint)
+
+
+def accrual_window_months(design: str = COHORT["design"]) -> int:
+    """Length in months of the recruitment period named in the cohort's design text.
+
+    From the first day of the first month to the last day of the last one, so
+    October 2020 - June 2024 is 45 months.
+
+    >>> accrual_window_months("retrospective, October 2020 - June 2024")
+    45
+    """
+    found = re.findall(r"(" + "|".join(_MONTH_NAMES) + r")\s+(\d{4})", design.lower())
+    if len(found) != 2:
+        raise ValueError(f"cannot read an accrual window from {design!r}")
+    (m1, y1), (m2, y2) = found
+    return (int(y2) - int(y1)) * 12 + _MONTH_NAMES.index(m2) - _MONTH_NAMES.index(m1) + 1
+
+
+def _published_median(endpoint: str) -> float:
+    for median in MEDIANS:
+        if median.group == "all" and median.endpoint == endpoint:
+            return median.median_months
+    raise LookupError(f"no whole-cohort median {endpoint} in the published data")
+
+
+def published_adverse_log_hr(factor: str) -> float:
+    """ln of Table 4's multivariable HR of ``factor``, coded so that > 0 is adverse."""
+    return math.log(table4_row(TABLE4_NAMES[factor]).adverse().hr)
+
+
+class Effects(Mapping[str, float]):
+    """An immutable, hashable mapping of effect name to conditional log-HR."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, effects: Mapping[str, float] | None = None) -> None:
+        items = dict(effects or {})
+        order = {name: i for i, name in enumerate(EFFECT_NAMES)}
+        self._items = tuple(sorted(items.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+    def __getitem__(self, key: str) -> float:
+        for name, value in self._items:
+            if name == key:
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self._items) == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Effects({dict(self._items)!r})"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the calibration makes the expected cohort show.
+
+    ``death_fraction`` (deaths / patients), ``median_followup_months`` (reverse
+    Kaplan-Meier), ``median_os_months`` and ``median_pfs_months`` (Kaplan-Meier).
+    """
+
+    death_fraction: float
+    median_followup_months: float
+    median_os_months: float
+    median_pfs_months: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"death_fraction": self.death_fraction,
+                "median_followup_months": self.median_followup_months,
+                "median_os_months": self.median_os_months,
+                "median_pfs_months": self.median_pfs_months}
+
+
+def published_targets() -> Targets:
+    """The study's outcomes: 40/58 deaths, 20.4 months follow-up, median OS 6.5, PFS 4.1."""
+    return Targets(death_fraction=COHORT["deaths"] / COHORT["n"],
+                   median_followup_months=float(COHORT["followup_median_months"]),
+                   median_os_months=_published_median("os"),
+                   median_pfs_months=_published_median("pfs"))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A generating model for synthetic cohorts (hashable; see :meth:`to_dict`).
+
+    Attributes
+    ----------
+    name : str
+        Identifier (letters, digits, ``-``, ``_``, ``.``).
+    effects : Effects
+        Factor name -> true conditional log-HR for OS, coded adverse (> 0 is worse).
+        Keys from :data:`STEP_FACTORS`; a continuous PNI effect is under
+        :data:`PNI_SLOPE` (log-HR per PNI unit increase). Absent factors have no effect.
+    pni_effect : str
+        ``"step"`` (PNI < ``pni_cutoff`` is a factor) or ``"continuous"`` (log-linear).
+    targets : Targets
+        Death fraction, median follow-up, median OS and PFS that the calibration hits.
+    accrual_months : float
+        Length of the uniform staggered-entry window.
+    weibull_shape : float
+        Shape of the Weibull baseline hazard of death and of progression.
+    pni_cutoff, afp_cutoff : float
+        Where the true steps are (defaults: the published 47.6 and 200 ng/mL).
+    ecog2_share : float
+        Share of ECOG 2 among all patients (Table 1 pools ECOG 1-2).
+    description : str
+        One line for humans.
+    """
+
+    name: str
+    effects: Effects
+    pni_effect: str = "step"
+    targets: Targets = field(default_factory=published_targets)
+    accrual_months: float = field(default_factory=lambda: float(accrual_window_months()))
+    weibull_shape: float = DEFAULT_WEIBULL_SHAPE
+    pni_cutoff: float = float(PNI_CUTOFF.value)
+    afp_cutoff: float = float(AFP_CUTOFF.value)
+    ecog2_share: float = DEFAULT_ECOG2_SHARE
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.effects, Effects):
+            object.__setattr__(self, "effects", Effects(self.effects))
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable form; :func:`scenario_from_dict` inverts it."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "pni_effect": self.pni_effect,
+            "effects": dict(self.effects),
+            "targets": self.targets.to_dict(),
+            "accrual_months": self.accrual_months,
+            "weibull_shape": self.weibull_shape,
+            "pni_cutoff": self.pni_cutoff,
+            "afp_cutoff": self.afp_cutoff,
+            "ecog2_share": self.ecog2_share,
+            "generator_version": GENERATOR_VERSION,
+        }
+
+
+def _number(field_name: str, value: Any, low: float, high: float, *, open_low: bool = False,
+            open_high: bool = False, unit: str = "") -> float:
+    """``value`` as a float within the range, or a ScenarioError naming the field."""
+    left, right = ("(" if open_low else "["), (")" if open_high else "]")
+    allowed = f"a number in {left}{low:g}, {high:g}{right}{(' ' + unit) if unit else ''}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _error(field_name, value, allowed,
+                     f"{field_name} must be {allowed}; got {value!r}",
+                     "write a plain number without quotes")
+    x = float(value)
+    too_low = x <= low if open_low else x < low
+    too_high = x >= high if open_high else x > high
+    if not math.isfinite(x) or too_low or too_high:
+        raise _error(field_name, value, allowed, f"{field_name} must be {allowed}; got {value!r}")
+    return x
+
+
+def validate(scenario: Scenario) -> None:
+    """Raise :class:`ScenarioError` for the first invalid field of ``scenario``."""
+    if not isinstance(scenario.name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*",
+                                                              scenario.name):
+        raise _error("name", scenario.name, "letters, digits, '-', '_' or '.'",
+                     f"name must be letters, digits, '-', '_' or '.'; got {scenario.name!r}")
+    if scenario.pni_effect not in PNI_EFFECTS:
+        raise _error("pni_effect", scenario.pni_effect, " or ".join(PNI_EFFECTS),
+                     f"pni_effect must be 'step' or 'continuous'; got {scenario.pni_effect!r}")
+    for name, value in scenario.effects.items():
+        if name not in EFFECT_NAMES:
+            raise _error(f"effects.{name}", value, ", ".join(EFFECT_NAMES),
+                         f"unknown effect {name!r}; known: {', '.join(EFFECT_NAMES)}")
+        _number(f"effects.{name}", value, -5.0, 5.0, unit="(log-HR)")
+    if scenario.pni_effect == "continuous":
+        if PNI_SLOPE not in scenario.effects:
+            raise _error(f"effects.{PNI_SLOPE}", None, "a log-HR per PNI unit",
+                         f"pni_effect 'continuous' needs effects.{PNI_SLOPE}",
+                         "e.g. log_hazard_ratios.pni_per_unit = -0.1")
+        if "pni_low" in scenario.effects:
+            raise _error("effects.pni_low", scenario.effects["pni_low"], "absent",
+                         "pni_low is a step; with pni_effect 'continuous' use pni_per_unit")
+    elif PNI_SLOPE in scenario.effects:
+        raise _error(f"effects.{PNI_SLOPE}", scenario.effects[PNI_SLOPE], "absent",
+                     f"{PNI_SLOPE} needs pni_effect = 'continuous'")
+    t = scenario.targets
+    _number("targets.death_fraction", t.death_fraction, 0.0, 1.0, open_low=True, open_high=True)
+    _number("targets.median_followup_months", t.median_followup_months, 0.0, 600.0,
+            open_low=True, unit="months")
+    _number("targets.median_os_months", t.median_os_months, 0.0, 600.0, open_low=True,
+            unit="months")
+    _number("targets.median_pfs_months", t.median_pfs_months, 0.0, t.median_os_months,
+            open_low=True, open_high=True, unit="months (PFS <= OS, so below median OS)")
+    _number("accrual_months", scenario.accrual_months, 0.0, 600.0, open_low=True, unit="months")
+    _number("weibull_shape", scenario.weibull_shape, 0.2, 5.0)
+    _number("pni_cutoff", scenario.pni_cutoff, 20.0, 80.0)
+    _number("afp_cutoff", scenario.afp_cutoff, 0.0, 1e6, open_low=True, unit="ng/mL")
+    _number("ecog2_share", scenario.ecog2_share, 0.0, 1.0 - _ecog0_share(),
+            unit="(ECOG 1-2 of Table 1 holds ECOG 1 and 2)")
+    if not isinstance(scenario.description, str):
+        raise _error("description", scenario.description, "text",
+                     "description must be text")
+
+
+def _ecog0_share() -> float:
+    from calculator.published import TABLE1
+
+    return float(TABLE1["ecog"]["0"])
+
+
+def truth(scenario: Scenario) -> dict[str, float]:
+    """The generating conditional log-HRs, keyed by factor name.
+
+    For a step scenario: all eight factors of :data:`STEP_FACTORS` (0.0 where there is no
+    effect). For a continuous PNI effect: the seven other factors and ``pni_per_unit``,
+    the log-HR per one-unit increase in PNI (no ``pni_low``: a dichotomised PNI is not
+    part of the generating model, so its reference value must be computed from data).
+
+    >>> round(truth(get_scenario("tog2025"))["pni_low"], 4)
+    1.4271
+    """
+    values = {name: float(scenario.effects.get(name, 0.0)) for name in STEP_FACTORS}
+    if scenario.pni_effect == "continuous":
+        del values["pni_low"]
+        values[PNI_SLOPE] = float(scenario.effects[PNI_SLOPE])
+    return values
+
+
+# --- Built-in scenarios --------------------------------------------------------------
+def _published_effects(*factors: str) -> dict[str, float]:
+    return {f: published_adverse_log_hr(f) for f in factors}
+
+
+def _tog2025() -> Scenario:
+    return Scenario("tog2025", Effects(_published_effects(
+        "afp", "extrahepatic_spread", "pni_low", "child_pugh_b")),
+        description="Table 4 multivariable model as the truth")
+
+
+def _tog2025_null_pni() -> Scenario:
+    return Scenario("tog2025-null-pni", Effects(_published_effects(
+        "afp", "extrahepatic_spread", "child_pugh_b")),
+        description="Table 4 model without a PNI effect")
+
+
+def _tog2025_null() -> Scenario:
+    return Scenario("tog2025-null", Effects({}), description="no factor has an effect")
+
+
+def _tog2025_continuous() -> Scenario:
+    from simulation.calibrate import matched_pni_slope
+
+    effects = _published_effects("afp", "extrahepatic_spread", "child_pugh_b")
+    effects[PNI_SLOPE] = matched_pni_slope(published_adverse_log_hr("pni_low"),
+                                           float(PNI_CUTOFF.value), DEFAULT_ECOG2_SHARE)
+    return Scenario("tog2025-continuous", Effects(effects), pni_effect="continuous",
+                    description="log-linear PNI effect (no threshold), slope matched to "
+                                "the published PNI < 47.6 step")
+
+
+BUILTINS = {"tog2025": _tog2025, "tog2025-null-pni": _tog2025_null_pni,
+            "tog2025-null": _tog2025_null, "tog2025-continuous": _tog2025_continuous}
+
+
+@lru_cache(maxsize=None)
+def _builtin(name: str) -> Scenario:
+    return BUILTINS[name]()
+
+
+def get_scenario(name_or_toml_path: str) -> Scenario:
+    """A built-in scenario by name, or a user scenario from a TOML file.
+
+    Raises
+    ------
+    ScenarioError
+        Unknown name, unreadable file, or an invalid scenario (the message names the
+        field, the value and what is accepted).
+    """
+    key = str(name_or_toml_path)
+    if key in BUILTINS:
+        return _builtin(key)
+    path = Path(key)
+    if key.lower().endswith(".toml") or path.exists():
+        return load_scenario_toml(path)
+    raise _error("scenario", key, ", ".join(BUILTINS) + " or a .toml file",
+                 f"unknown scenario {key!r}; built-in: {', '.join(BUILTINS)}",
+                 "or give the path of a scenario .toml file")
+
+
+def example_toml_paths() -> list[Path]:
+    """The example scenario files shipped with the package."""
+    return sorted((Path(__file__).parent / "scenarios").glob("*.toml"))
+
+
+# --- TOML ----------------------------------------------------------------------------
+_TOP_KEYS = {"name", "description", "base", "pni_effect", "accrual_months", "weibull_shape",
+             "pni_cutoff", "afp_cutoff", "ecog2_share", "hazard_ratios", "log_hazard_ratios",
+             "targets"}
+_TARGET_KEYS = {"death_fraction", "median_followup_months", "median_os_months",
+                "median_pfs_months"}
+
+
+def load_scenario_toml(path: str | Path) -> Scenario:
+    """Read a scenario from a TOML file (see the shipped example for every field).
+
+    Fields: ``name`` (required), ``description``, ``base`` (a built-in to start from; its
+    effects are kept unless overridden), ``pni_effect``, ``accrual_months``,
+    ``weibull_shape``, ``pni_cutoff``, ``afp_cutoff``, ``ecog2_share``, tables
+    ``[hazard_ratios]`` (adverse-coded HRs; ``pni_per_unit`` as HR per PNI unit) and/or
+    ``[log_hazard_ratios]``, and ``[targets]``. Unknown keys are errors.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _error("scenario", str(path), "an existing .toml file",
+                     f"scenario file {str(path)!r} not found",
+                     f"built-in scenarios: {', '.join(BUILTINS)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _error("scenario", str(path), "a readable UTF-8 .toml file",
+                     f"cannot read scenario file {str(path)!r}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _error("scenario", str(path), "valid TOML",
+                     f"{path}: not valid TOML: {exc}") from None
+    try:
+        return scenario_from_toml_data(data)
+    except ScenarioError as exc:
+        exc.args = (f"{path}: {exc.message}",)
+        exc.message = exc.args[0]
+        raise
+
+
+def _table(data: dict, key: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise _error(key, value, "a TOML table", f"{key} must be a table, e.g. [{key}]")
+    return value
+
+
+def scenario_from_toml_data(data: dict[str, Any]) -> Scenario:
+    """A :class:`Scenario` from parsed TOML (see :func:`load_scenario_toml`)."""
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise _error(unknown[0], data[unknown[0]], ", ".join(sorted(_TOP_KEYS)),
+                     f"unknown field {unknown[0]!r}; known: {', '.join(sorted(_TOP_KEYS))}")
+    if "name" not in data:
+        raise _error("name", None, "text", "a scenario file needs a name", 'name = "my-scenario"')
+    base_name = data.get("base")
+    if base_name is None:
+        base = Scenario(str(data["name"]), Effects({}))
+    elif base_name in BUILTINS:
+        base = _builtin(base_name)
+    else:
+        raise _error("base", base_name, ", ".join(BUILTINS),
+                     f"base must be a built-in scenario ({', '.join(BUILTINS)}); got {base_name!r}")
+
+    effects = dict(base.effects)
+    hrs, log_hrs = _table(data, "hazard_ratios"), _table(data, "log_hazard_ratios")
+    for name in sorted(set(hrs) & set(log_hrs)):
+        raise _error(f"hazard_ratios.{name}", hrs[name], "one of the two tables",
+                     f"{name} is given both as a hazard ratio and as a log hazard ratio")
+    for name, value in hrs.items():
+        hr = _number(f"hazard_ratios.{name}", value, 0.0, math.inf, open_low=True,
+                     open_high=True)
+        effects[name] = math.log(hr)
+    for name, value in log_hrs.items():
+        effects[name] = _number(f"log_hazard_ratios.{name}", value, -5.0, 5.0)
+    for name in list(hrs) + list(log_hrs):
+        if name not in EFFECT_NAMES:
+            raise _error(f"effects.{name}", effects[name], ", ".join(EFFECT_NAMES),
+                         f"unknown factor {name!r}; known: {', '.join(EFFECT_NAMES)}")
+    pni_effect = data.get("pni_effect", base.pni_effect)
+    if pni_effect == "continuous" and "pni_low" in effects and "pni_low" not in hrs \
+            and "pni_low" not in log_hrs:
+        del effects["pni_low"]  # inherited step replaced by the continuous effect
+    if pni_effect == "step" and PNI_SLOPE in effects and PNI_SLOPE not in hrs \
+            and PNI_SLOPE not in log_hrs:
+        del effects[PNI_SLOPE]
+
+    target_data = _table(data, "targets")
+    unknown = sorted(set(target_data) - _TARGET_KEYS)
+    if unknown:
+        raise _error(f"targets.{unknown[0]}", target_data[unknown[0]],
+                     ", ".join(sorted(_TARGET_KEYS)),
+                     f"unknown target {unknown[0]!r}; known: {', '.join(sorted(_TARGET_KEYS))}")
+    targets = replace(base.targets, **target_data)
+
+    overrides = {key: data[key] for key in ("name", "description", "pni_effect",
+                                            "accrual_months", "weibull_shape", "pni_cutoff",
+                                            "afp_cutoff", "ecog2_share") if key in data}
+    return replace(base, effects=Effects(effects), targets=targets,
+                   description=data.get("description", base.description), **{
+                       k: v for k, v in overrides.items() if k != "description"})
+
+
+def scenario_from_dict(data: dict[str, Any]) -> Scenario:
+    """Inverse of :meth:`Scenario.to_dict`.
+
+    Raises
+    ------
+    ScenarioError
+        If the dict was written by another generator version, or is invalid.
+    """
+    version = data.get("generator_version")
+    if version != GENERATOR_VERSION:
+        raise _error("generator_version", version, str(GENERATOR_VERSION),
+                     f"scenario written by generator version {version}, this is "
+                     f"{GENERATOR_VERSION}", "cohorts would differ; re-create the study")
+    fields = {k: v for k, v in data.items() if k not in ("generator_version", "effects",
+                                                        "targets")}
+    return Scenario(effects=Effects(data["effects"]), targets=Targets(**data["targets"]),
+                    **fields)

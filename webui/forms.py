@@ -1,0 +1,107 @@
+"""The bedside form: its fields, choices and the raw values handed to the scoring core.
+
+The form validates nothing itself except its CSRF token (Flask-WTF): every value goes to
+:func:`calculator.score` exactly as typed, so the core is the single place that decides
+what is valid and words the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField
+
+from calculator.child_pugh import ASCITES, CLASSES, ENCEPHALOPATHY
+from calculator.profile import FIELDS
+from calculator.units import QUANTITIES
+from webui.defaults import FORM_UNITS
+
+#: Quantities whose unit the form lets the user choose (INR is unitless).
+UNIT_FIELDS: Final = tuple(name for name in QUANTITIES if len(QUANTITIES[name].units) > 1)
+
+#: Every key the form hands to the core, in the order the fields appear.
+INPUT_NAMES: Final = tuple(
+    key for name in FIELDS
+    for key in ((name, f"{name}_unit") if name in UNIT_FIELDS else (name,)))
+
+LABELS: Final = MappingProxyType({
+    "albumin": "Serum albumin",
+    "lymphocytes": "Absolute lymphocyte count",
+    "afp": "AFP (alpha-fetoprotein)",
+    "extrahepatic_spread": "Extrahepatic spread",
+    "bilirubin": "Total bilirubin",
+    "inr": "INR",
+    "ascites": "Ascites",
+    "encephalopathy": "Hepatic encephalopathy",
+    "child_pugh_class": "Child-Pugh class",
+})
+
+_CHOICE_LABELS: Final = MappingProxyType({
+    "ascites": {"none": "None", "mild": "Mild", "moderate-severe": "Moderate to severe"},
+    "encephalopathy": {"none": "None", "grade-1-2": "Grade 1-2", "grade-3-4": "Grade 3-4"},
+    "child_pugh_class": {"A": "A (5-6 points)", "B": "B (7-9 points)",
+                         "C": "C (10-15 points)"},
+})
+for _name, _codes in (("ascites", ASCITES), ("encephalopathy", ENCEPHALOPATHY),
+                      ("child_pugh_class", CLASSES)):
+    if tuple(_CHOICE_LABELS[_name]) != tuple(_codes):  # the core's codes changed
+        raise ValueError(f"labels for {_name} do not match the core's choices {_codes}")
+
+NOT_GIVEN: Final = ("", "not given")
+
+
+def pretty_unit(unit: str) -> str:
+    """A unit code of the core as people write it: ``10^9/L`` -> ``×10⁹/L``, ``uL`` -> ``µL``.
+
+    >>> pretty_unit("10^3/uL"), pretty_unit("umol/L"), pretty_unit("g/dL")
+    ('×10³/µL', 'µmol/L', 'g/dL')
+    """
+    text = unit.replace("10^9", "×10⁹").replace("10^3", "×10³")
+    return text.replace("uL", "µL").replace("ug/", "µg/").replace("umol", "µmol")
+
+
+def _unit_field(name: str) -> SelectField:
+    return SelectField(f"{LABELS[name]} unit", default=FORM_UNITS[name], validate_choice=False,
+                       choices=[(u, pretty_unit(u)) for u in QUANTITIES[name].units])
+
+
+def _choice_field(name: str) -> SelectField:
+    return SelectField(LABELS[name], default="", validate_choice=False,
+                       choices=[NOT_GIVEN, *_CHOICE_LABELS[name].items()])
+
+
+class ScoreForm(FlaskForm):
+    """The calculator's form; field names are the interface names of the core."""
+
+    albumin = StringField(LABELS["albumin"])
+    albumin_unit = _unit_field("albumin")
+    lymphocytes = StringField(LABELS["lymphocytes"])
+    lymphocytes_unit = _unit_field("lymphocytes")
+    afp = StringField(LABELS["afp"])
+    afp_unit = _unit_field("afp")
+    extrahepatic_spread = RadioField(LABELS["extrahepatic_spread"], default="",
+                                     validate_choice=False,
+                                     choices=[("yes", "Yes, present"), ("no", "No")])
+    bilirubin = StringField(LABELS["bilirubin"])
+    bilirubin_unit = _unit_field("bilirubin")
+    inr = StringField(LABELS["inr"])
+    ascites = _choice_field("ascites")
+    encephalopathy = _choice_field("encephalopathy")
+    child_pugh_class = _choice_field("child_pugh_class")
+
+    def raw_inputs(self) -> dict[str, str]:
+        """What was posted for each input, as typed; ``""`` for what was not posted.
+
+        Only the interface names are returned (never the CSRF token), read from the
+        request body: a query string is never consulted.
+        """
+        return {name: (self[name].raw_data or [""])[0] for name in INPUT_NAMES}
+
+
+def choice_label(name: str, code: str) -> str:
+    """The label shown for a categorical code (``grade-1-2`` -> ``Grade 1-2``)."""
+    labels: Mapping[str, str] = _CHOICE_LABELS.get(name, {})
+    return labels.get(code, code)
