@@ -11,14 +11,18 @@ A cohort is drawn in three steps, each documented where it is done:
    inverse transform from a Weibull proportional-hazards model (Bender, Augustin &
    Blettner 2005); PFS is the earlier of progression and death, so PFS <= OS.
 3. **Censoring.** Staggered uniform entry over the accrual window, an administrative end of
-   study and exponential drop-out, with the end of study, the drop-out rate and both Weibull
-   scales solved by :mod:`simulation.calibrate` so that the expected death fraction, median
-   follow-up (reverse Kaplan-Meier) and median OS and PFS hit the scenario's targets.
+   study (by default at the close of the paper's window) and exponential drop-out. The
+   drop-out rate and the Weibull scales and shapes (or, if the shape is fixed, the end of
+   study) are solved by :mod:`simulation.calibrate` so that the expected death fraction,
+   median follow-up (reverse Kaplan-Meier), median OS and PFS and the share with a PFS
+   event hit the scenario's targets.
 
 Values are rounded as a laboratory reports them (age in whole years, albumin to 1 g/L,
 lymphocytes, AFP, bilirubin and INR to 0.01), and the factors that carry the hazard are
-coded from the rounded values with exact integer arithmetic, so the generating model is a
-model of exactly the numbers written to the CSV.
+coded from the rounded values by the project's one coding
+(:func:`simulation.factors.code_factors`, PNI by :func:`calculator.pni.
+prognostic_nutritional_index`), so the generating model is a model of exactly the numbers
+written to the CSV and read back by the analysis.
 
 References
 ----------
@@ -33,15 +37,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from calculator.pni import prognostic_nutritional_index
 from calculator.published import COHORT, TABLE1
+from simulation.cohort_io import COLUMN_NAMES
+from simulation.factors import code_factors, pni_values
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -50,24 +54,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulation.scenarios import Scenario
 
 #: The cohort CSV columns of the project's interface, in order.
-COHORT_COLUMNS: tuple[str, ...] = (
-    "id", "age", "sex", "ecog", "child_pugh_score", "etiology", "cirrhosis",
-    "extrahepatic_spread", "afp_ng_ml", "albumin_g_l", "lymphocytes_10e9_l",
-    "bilirubin_mg_dl", "inr", "treatment", "os_months", "os_event", "pfs_months",
-    "pfs_event",
-)
+COHORT_COLUMNS: tuple[str, ...] = COLUMN_NAMES
 #: Columns :func:`generate_cohort` adds with ``extra=True`` (not part of the CSV).
 EXTRA_COLUMNS: tuple[str, ...] = ("bclc", "pni", "entry_months", "linear_predictor")
 
-#: The eight Table 4 factors, each coded so that 1 is the adverse level.
-FACTORS: tuple[str, ...] = (
-    "age_65_plus", "male", "ecog_1_plus", "viral_hepatitis", "afp", "child_pugh_b",
-    "extrahepatic_spread", "pni_low",
-)
-#: Age at which ``age_65_plus`` starts (Table 4 row 'Age <65 vs >=65').
-AGE_THRESHOLD_YEARS = 65
-#: Child-Pugh class B is a score of 7 to 9 (Pugh et al. 1973).
-CHILD_PUGH_B_SCORES = (7, 9)
+#: Decimals of a month to which OS and PFS times are reported (0.0001 month ~ 3 s).
+TIME_DECIMALS = 4
 
 ETIOLOGIES: tuple[str, ...] = tuple(TABLE1["etiology"])
 TREATMENTS: tuple[str, ...] = tuple(TABLE1["treatment"])
@@ -151,7 +143,7 @@ def blom_extreme(n: int) -> float:
     .. math:: e_n = \\Phi^{-1}\\left(\\frac{n - 0.375}{n + 0.25}\\right)
 
     >>> round(blom_extreme(58), 3)
-    2.301
+    2.3
     """
     return float(ndtri((n - 0.375) / (n + 0.25)))
 
@@ -170,8 +162,8 @@ class SplitNormalMarginal:
     puts the expected extremes of a sample of the study's size (58), and the distribution
     is truncated there (the truncation takes the same probability from each tail, so the
     median stays exact). This reproduces the skew that a median with an asymmetric range
-    shows (AFP's median 160 in 0.95-147,314 ng/mL is a heavy right tail even on the log
-    scale) without a parameter that Table 1 does not give.
+    shows (AFP's published range reaches much further above its median than below it,
+    even on the log scale) without a parameter that Table 1 does not give.
 
     With :math:`m` the median and :math:`l, h` the range on the working scale, and
     :math:`e = e_{58}`, the quantile function is
@@ -265,9 +257,12 @@ def draw_covariates(n: int, rng: np.random.Generator, ecog2_share: float) -> dic
     Notes
     -----
     Table 1 cannot be matched by a Child-Pugh score that is consistent with its own
-    items: 60.3% of patients have score 5, which needs albumin > 35 g/L, yet the median
+    items: most patients have score 5, which needs albumin > 35 g/L, yet the median
     albumin is 35 g/L. The marginals are matched and the Child-Pugh score is only
-    correlated with albumin, bilirubin and INR, not computed from them.
+    correlated with albumin, bilirubin and INR, not computed from them. Likewise BCLC C
+    includes every patient with performance status 1-2 by definition, but Table 1 has
+    fewer stage C than ECOG 1-2 patients; so stage C is certain with extrahepatic spread
+    and otherwise only leans towards a worse ECOG.
     """
     z = rng.standard_normal((n, len(LATENTS))) @ latent_cholesky().T
     col = {name: z[:, i] for i, name in enumerate(LATENTS)}
@@ -303,64 +298,24 @@ def draw_covariates(n: int, rng: np.random.Generator, ecog2_share: float) -> dic
     }
 
 
-# --- Factors and the linear predictor ------------------------------------------------
-def _hundredths(x: np.ndarray) -> np.ndarray:
-    """Values reported to 0.01 as exact integers of hundredths."""
-    return np.rint(np.asarray(x, dtype=float) * 100).astype(np.int64)
-
-
-def _ceil_hundredths(cutoff: float) -> int:
-    """Smallest integer number of hundredths that is >= ``cutoff`` (exact, via Decimal)."""
-    return int((Decimal(str(cutoff)) * 100).to_integral_value(rounding=ROUND_CEILING))
-
-
-def pni_hundredths(albumin_g_l: np.ndarray, lymphocytes_10e9_l: np.ndarray) -> np.ndarray:
-    """PNI in exact integer hundredths, from values reported to 0.01.
-
-    The project's formula (:func:`calculator.pni.prognostic_nutritional_index`) applied
-    to albumin and lymphocytes both scaled to hundredths, so the sum is exact.
-    """
-    return prognostic_nutritional_index(_hundredths(albumin_g_l), _hundredths(lymphocytes_10e9_l))
-
-
-def code_factors(covariates: dict[str, np.ndarray], pni_cutoff: float,
-                 afp_cutoff: float) -> dict[str, np.ndarray]:
-    """The eight Table 4 factors (0/1, 1 = adverse) from covariate columns.
-
-    ``afp`` is AFP >= ``afp_cutoff`` and ``pni_low`` is PNI < ``pni_cutoff``, decided on
-    exact hundredths (a float PNI of 47.6 can be 47.599999999999994).
-    """
-    low, high = CHILD_PUGH_B_SCORES
-    score = covariates["child_pugh_score"]
-    return {
-        "age_65_plus": (covariates["age"] >= AGE_THRESHOLD_YEARS).astype(np.int64),
-        "male": (covariates["sex"] == "M").astype(np.int64),
-        "ecog_1_plus": (covariates["ecog"] >= 1).astype(np.int64),
-        "viral_hepatitis": np.isin(covariates["etiology"], ("hbv", "hcv")).astype(np.int64),
-        "afp": (_hundredths(covariates["afp_ng_ml"]) >= _ceil_hundredths(afp_cutoff)).astype(np.int64),
-        "child_pugh_b": ((score >= low) & (score <= high)).astype(np.int64),
-        "extrahepatic_spread": np.asarray(covariates["extrahepatic_spread"], dtype=np.int64),
-        "pni_low": (pni_hundredths(covariates["albumin_g_l"], covariates["lymphocytes_10e9_l"])
-                    < _ceil_hundredths(pni_cutoff)).astype(np.int64),
-    }
-
-
+# --- The linear predictor ----------------------------------------------------------
 def linear_predictor(covariates: dict[str, np.ndarray], scenario: Scenario) -> np.ndarray:
     """The log relative hazard of each patient under ``scenario``.
 
     .. math:: \\eta = \\sum_f \\beta_f x_f + \\gamma\\,(\\mathrm{PNI} - c)
 
-    with :math:`x_f` the 0/1 step factors, :math:`\\beta_f` their conditional log-HRs and,
+    with :math:`x_f` the 0/1 step factors (coded by :func:`simulation.factors.code_factors`,
+    the project's one coding, from the rounded values), :math:`\\beta_f` their conditional log-HRs and,
     for a continuous PNI effect, :math:`\\gamma` the log-HR per PNI unit centred at the
     cut-off :math:`c` (the centring only moves the baseline, which is calibrated).
     """
-    factors = code_factors(covariates, scenario.pni_cutoff, scenario.afp_cutoff)
+    factors = code_factors(covariates, scenario.pni_cutoff)
     eta = np.zeros(len(covariates["age"]))
     for name, beta in scenario.effects.items():
         if name in factors:
             eta += beta * factors[name]
     if scenario.pni_effect == "continuous":
-        pni = pni_hundredths(covariates["albumin_g_l"], covariates["lymphocytes_10e9_l"]) / 100
+        pni = pni_values(covariates["albumin_g_l"], covariates["lymphocytes_10e9_l"])
         eta += scenario.effects["pni_per_unit"] * (pni - scenario.pni_cutoff)
     return eta
 
@@ -400,23 +355,38 @@ def censoring_times(n: int, calibration: Calibration, accrual_months: float,
     return entry, np.minimum(administrative, dropout)
 
 
+def report_time(months: np.ndarray) -> np.ndarray:
+    """Times rounded *up* to :data:`TIME_DECIMALS` decimals of a month.
+
+    Rounding up keeps every time positive (a death in the first seconds is not day 0)
+    and, being monotone, keeps PFS <= OS. Ties stay rare.
+
+    >>> report_time(np.array([0.00001, 2.50001])).tolist()
+    [0.0001, 2.5001]
+    """
+    scale = 10.0 ** TIME_DECIMALS
+    return np.ceil(np.asarray(months) * scale) / scale
+
+
 def draw_outcomes(eta: np.ndarray, scenario: Scenario, calibration: Calibration,
                   rng: np.random.Generator) -> dict[str, np.ndarray]:
     """OS and PFS (months, event indicators) for patients with log relative hazards ``eta``.
 
-    Death and progression are two latent times with the same covariate effects and the
-    same Weibull shape, independent given the covariates. PFS is the time to progression
+    Death and progression are two latent Weibull times with the same covariate effects
+    (each with its own calibrated scale and shape), independent given the covariates. PFS is the time to progression
     or death, whichever comes first (the paper's definition), so PFS <= OS and a death
-    without progression is a PFS event. Both are censored at the same time.
+    without progression is a PFS event. Both are censored at the same time. Times are
+    reported by :func:`report_time`.
     """
-    death = weibull_times(eta, calibration.os_scale_months, scenario.weibull_shape, rng)
-    progression = weibull_times(eta, calibration.pfs_scale_months, scenario.weibull_shape, rng)
+    death = weibull_times(eta, calibration.os_scale_months, calibration.weibull_shape, rng)
+    progression = weibull_times(eta, calibration.pfs_scale_months,
+                                calibration.pfs_weibull_shape, rng)
     entry, censor = censoring_times(len(eta), calibration, scenario.accrual_months, rng)
     pfs_true = np.minimum(progression, death)
     return {
-        "os_months": np.minimum(death, censor),
+        "os_months": report_time(np.minimum(death, censor)),
         "os_event": (death <= censor).astype(np.int64),
-        "pfs_months": np.minimum(pfs_true, censor),
+        "pfs_months": report_time(np.minimum(pfs_true, censor)),
         "pfs_event": (pfs_true <= censor).astype(np.int64),
         "entry_months": entry,
     }
@@ -463,8 +433,7 @@ def generate_cohort(scenario: Scenario, n: int, rng: np.random.Generator, *,
         cohort[name] = covariates[name] if name in covariates else outcomes[name]
     if extra:
         cohort["bclc"] = covariates["bclc"]
-        cohort["pni"] = pni_hundredths(covariates["albumin_g_l"],
-                                       covariates["lymphocytes_10e9_l"]) / 100
+        cohort["pni"] = pni_values(covariates["albumin_g_l"], covariates["lymphocytes_10e9_l"])
         cohort["entry_months"] = outcomes["entry_months"]
         cohort["linear_predictor"] = eta
     return cohort

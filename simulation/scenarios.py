@@ -7,7 +7,7 @@ Four are built in, all read from :mod:`calculator.published`:
 
 ``tog2025``
     Table 4's multivariable model as the truth: AFP >= 200, extrahepatic spread,
-    PNI < 47.6 and Child-Pugh B with their adverse HRs (1.97, 2.44, 4.17, 1.60); the
+    PNI below the cut-off and Child-Pugh B with their adverse multivariable HRs; the
     other four factors have no effect.
 ``tog2025-null-pni``
     The same, with no PNI effect.
@@ -34,17 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from calculator.errors import InputError
-from calculator.published import AFP_CUTOFF, COHORT, MEDIANS, PNI_CUTOFF, table4_row
+from calculator.published import COHORT, MEDIANS, PNI_CUTOFF, TABLE1, table4_row
+from simulation.factors import FACTORS
 
 #: Bump when the generator changes in a way that changes cohorts for the same seed; it is
 #: part of :meth:`Scenario.to_dict`, hence of a simulation study's fingerprint.
 GENERATOR_VERSION = 1
 
 #: The eight Table 4 factors (1 = adverse level), as named in the project's interfaces.
-STEP_FACTORS: tuple[str, ...] = (
-    "age_65_plus", "male", "ecog_1_plus", "viral_hepatitis", "afp", "child_pugh_b",
-    "extrahepatic_spread", "pni_low",
-)
+STEP_FACTORS: tuple[str, ...] = FACTORS
 #: The key of a continuous PNI effect: log-HR per one-unit *increase* in PNI (negative
 #: when a higher PNI is protective). It is the coefficient of PNI in a Cox model.
 PNI_SLOPE = "pni_per_unit"
@@ -56,15 +54,13 @@ TABLE4_NAMES: dict[str, str] = {"afp": "afp", "child_pugh_b": "child_pugh",
                                 "extrahepatic_spread": "extrahepatic_spread",
                                 "pni_low": "pni"}
 
-#: Assumed share of ECOG 2 among all patients. Table 1 pools ECOG 1-2 (58.6%); second-line
+#: Assumed share of ECOG 2 among all patients. Table 1 pools ECOG 1-2; second-line
 #: TKIs are seldom started at ECOG 2, so it is taken to be the minority of that group.
 #: Not a published number: an assumption, which a TOML scenario may change. ECOG 1 vs 2
 #: changes no factor (``ecog_1_plus`` pools them).
 DEFAULT_ECOG2_SHARE = 0.10
-#: Weibull shape of the baseline hazard. The paper gives no survival curve shape; 1 is a
-#: constant baseline hazard (the marginal hazard still falls with time, as the frail die
-#: first). An assumption, which a TOML scenario may change.
-DEFAULT_WEIBULL_SHAPE = 1.0
+#: Marks a design number that :func:`simulation.calibrate.calibrate` solves for.
+CALIBRATED = "calibrated"
 
 _MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
                 "september", "october", "november", "december")
@@ -146,27 +142,33 @@ class Targets:
     """What the calibration makes the expected cohort show.
 
     ``death_fraction`` (deaths / patients), ``median_followup_months`` (reverse
-    Kaplan-Meier), ``median_os_months`` and ``median_pfs_months`` (Kaplan-Meier).
+    Kaplan-Meier), ``median_os_months`` and ``median_pfs_months`` (Kaplan-Meier), and
+    ``pfs_event_fraction`` (patients with progression or death / patients; None leaves
+    the progression Weibull shape equal to that of death instead of solving it).
     """
 
     death_fraction: float
     median_followup_months: float
     median_os_months: float
     median_pfs_months: float
+    pfs_event_fraction: float | None = None
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | None]:
         return {"death_fraction": self.death_fraction,
                 "median_followup_months": self.median_followup_months,
                 "median_os_months": self.median_os_months,
-                "median_pfs_months": self.median_pfs_months}
+                "median_pfs_months": self.median_pfs_months,
+                "pfs_event_fraction": self.pfs_event_fraction}
 
 
 def published_targets() -> Targets:
-    """The study's outcomes: 40/58 deaths, 20.4 months follow-up, median OS 6.5, PFS 4.1."""
+    """The study's outcomes: death fraction, median follow-up, median OS and PFS, and the
+    share that progressed (or died), as published."""
     return Targets(death_fraction=COHORT["deaths"] / COHORT["n"],
                    median_followup_months=float(COHORT["followup_median_months"]),
                    median_os_months=_published_median("os"),
-                   median_pfs_months=_published_median("pfs"))
+                   median_pfs_months=_published_median("pfs"),
+                   pfs_event_fraction=COHORT["progressions"] / COHORT["n"])
 
 
 @dataclass(frozen=True)
@@ -187,10 +189,19 @@ class Scenario:
         Death fraction, median follow-up, median OS and PFS that the calibration hits.
     accrual_months : float
         Length of the uniform staggered-entry window.
-    weibull_shape : float
-        Shape of the Weibull baseline hazard of death and of progression.
-    pni_cutoff, afp_cutoff : float
-        Where the true steps are (defaults: the published 47.6 and 200 ng/mL).
+    weibull_shape : float or None
+        Shape of the Weibull baseline hazard of death and of progression; None means
+        calibrated (solved with the death fraction target).
+    followup_after_accrual_months : float or None
+        Time from the end of accrual to the administrative end of study; None means
+        calibrated. Exactly one of this and ``weibull_shape`` is None. The default, 0,
+        reads the paper's window (October 2020 - June 2024) as both the accrual period
+        and the study period, and lets the Weibull shape carry the death fraction: with
+        a constant baseline hazard (shape 1) the published death fraction cannot be
+        reached with the published follow-up at any end of study.
+    pni_cutoff : float
+        Where the true PNI step is (default: the published cut-off); the AFP step is at the
+        published 200 ng/mL.
     ecog2_share : float
         Share of ECOG 2 among all patients (Table 1 pools ECOG 1-2).
     description : str
@@ -202,9 +213,9 @@ class Scenario:
     pni_effect: str = "step"
     targets: Targets = field(default_factory=published_targets)
     accrual_months: float = field(default_factory=lambda: float(accrual_window_months()))
-    weibull_shape: float = DEFAULT_WEIBULL_SHAPE
+    weibull_shape: float | None = None
+    followup_after_accrual_months: float | None = 0.0
     pni_cutoff: float = float(PNI_CUTOFF.value)
-    afp_cutoff: float = float(AFP_CUTOFF.value)
     ecog2_share: float = DEFAULT_ECOG2_SHARE
     description: str = ""
 
@@ -223,8 +234,8 @@ class Scenario:
             "targets": self.targets.to_dict(),
             "accrual_months": self.accrual_months,
             "weibull_shape": self.weibull_shape,
+            "followup_after_accrual_months": self.followup_after_accrual_months,
             "pni_cutoff": self.pni_cutoff,
-            "afp_cutoff": self.afp_cutoff,
             "ecog2_share": self.ecog2_share,
             "generator_version": GENERATOR_VERSION,
         }
@@ -280,10 +291,28 @@ def validate(scenario: Scenario) -> None:
             unit="months")
     _number("targets.median_pfs_months", t.median_pfs_months, 0.0, t.median_os_months,
             open_low=True, open_high=True, unit="months (PFS <= OS, so below median OS)")
+    if t.pfs_event_fraction is not None:
+        _number("targets.pfs_event_fraction", t.pfs_event_fraction, t.death_fraction, 1.0,
+                open_high=True, unit="(every death is a PFS event, so at least the death "
+                                     "fraction)")
     _number("accrual_months", scenario.accrual_months, 0.0, 600.0, open_low=True, unit="months")
-    _number("weibull_shape", scenario.weibull_shape, 0.2, 5.0)
+    calibrated = [name for name in ("weibull_shape", "followup_after_accrual_months")
+                  if getattr(scenario, name) is None]
+    if len(calibrated) != 1:
+        raise _error("weibull_shape", scenario.weibull_shape,
+                     f"exactly one of weibull_shape and followup_after_accrual_months "
+                     f"'{CALIBRATED}'",
+                     "exactly one of weibull_shape and followup_after_accrual_months must "
+                     f"be '{CALIBRATED}' (the death fraction target fixes it); got "
+                     f"{len(calibrated)}",
+                     f'e.g. weibull_shape = 1.0 with followup_after_accrual_months = '
+                     f'"{CALIBRATED}"')
+    if scenario.weibull_shape is not None:
+        _number("weibull_shape", scenario.weibull_shape, 0.2, 5.0)
+    if scenario.followup_after_accrual_months is not None:
+        _number("followup_after_accrual_months", scenario.followup_after_accrual_months,
+                0.0, 600.0, unit="months")
     _number("pni_cutoff", scenario.pni_cutoff, 20.0, 80.0)
-    _number("afp_cutoff", scenario.afp_cutoff, 0.0, 1e6, open_low=True, unit="ng/mL")
     _number("ecog2_share", scenario.ecog2_share, 0.0, 1.0 - _ecog0_share(),
             unit="(ECOG 1-2 of Table 1 holds ECOG 1 and 2)")
     if not isinstance(scenario.description, str):
@@ -292,8 +321,6 @@ def validate(scenario: Scenario) -> None:
 
 
 def _ecog0_share() -> float:
-    from calculator.published import TABLE1
-
     return float(TABLE1["ecog"]["0"])
 
 
@@ -344,7 +371,7 @@ def _tog2025_continuous() -> Scenario:
                                            float(PNI_CUTOFF.value), DEFAULT_ECOG2_SHARE)
     return Scenario("tog2025-continuous", Effects(effects), pni_effect="continuous",
                     description="log-linear PNI effect (no threshold), slope matched to "
-                                "the published PNI < 47.6 step")
+                                "the published PNI step")
 
 
 BUILTINS = {"tog2025": _tog2025, "tog2025-null-pni": _tog2025_null_pni,
@@ -383,10 +410,12 @@ def example_toml_paths() -> list[Path]:
 
 # --- TOML ----------------------------------------------------------------------------
 _TOP_KEYS = {"name", "description", "base", "pni_effect", "accrual_months", "weibull_shape",
-             "pni_cutoff", "afp_cutoff", "ecog2_share", "hazard_ratios", "log_hazard_ratios",
-             "targets"}
+             "followup_after_accrual_months", "pni_cutoff", "ecog2_share",
+             "hazard_ratios", "log_hazard_ratios", "targets"}
+#: Fields that may be given as "calibrated" (TOML has no null).
+_CALIBRATABLE = ("weibull_shape", "followup_after_accrual_months")
 _TARGET_KEYS = {"death_fraction", "median_followup_months", "median_os_months",
-                "median_pfs_months"}
+                "median_pfs_months", "pfs_event_fraction"}
 
 
 def load_scenario_toml(path: str | Path) -> Scenario:
@@ -394,7 +423,7 @@ def load_scenario_toml(path: str | Path) -> Scenario:
 
     Fields: ``name`` (required), ``description``, ``base`` (a built-in to start from; its
     effects are kept unless overridden), ``pni_effect``, ``accrual_months``,
-    ``weibull_shape``, ``pni_cutoff``, ``afp_cutoff``, ``ecog2_share``, tables
+    ``weibull_shape``, ``followup_after_accrual_months``, ``pni_cutoff``, ``ecog2_share``, tables
     ``[hazard_ratios]`` (adverse-coded HRs; ``pni_per_unit`` as HR per PNI unit) and/or
     ``[log_hazard_ratios]``, and ``[targets]``. Unknown keys are errors.
     """
@@ -445,21 +474,26 @@ def scenario_from_toml_data(data: dict[str, Any]) -> Scenario:
         raise _error("base", base_name, ", ".join(BUILTINS),
                      f"base must be a built-in scenario ({', '.join(BUILTINS)}); got {base_name!r}")
 
+    if data["name"] in BUILTINS:
+        raise _error("name", data["name"], "a name that is not a built-in scenario",
+                     f"name {data['name']!r} is a built-in scenario; choose another name",
+                     f'to start from it, write base = "{data["name"]}"')
     effects = dict(base.effects)
     hrs, log_hrs = _table(data, "hazard_ratios"), _table(data, "log_hazard_ratios")
-    for name in sorted(set(hrs) & set(log_hrs)):
-        raise _error(f"hazard_ratios.{name}", hrs[name], "one of the two tables",
-                     f"{name} is given both as a hazard ratio and as a log hazard ratio")
+    for table, given in (("hazard_ratios", hrs), ("log_hazard_ratios", log_hrs)):
+        unknown = sorted(set(given) - set(EFFECT_NAMES))
+        if unknown:
+            raise _error(f"{table}.{unknown[0]}", given[unknown[0]], ", ".join(EFFECT_NAMES),
+                         f"unknown factor {unknown[0]!r}; known: {', '.join(EFFECT_NAMES)}")
+    both = sorted(set(hrs) & set(log_hrs))
+    if both:
+        raise _error(f"hazard_ratios.{both[0]}", hrs[both[0]], "one of the two tables",
+                     f"{both[0]} is given both as a hazard ratio and as a log hazard ratio")
     for name, value in hrs.items():
-        hr = _number(f"hazard_ratios.{name}", value, 0.0, math.inf, open_low=True,
-                     open_high=True)
-        effects[name] = math.log(hr)
+        effects[name] = math.log(_number(f"hazard_ratios.{name}", value, 0.0, math.inf,
+                                         open_low=True, open_high=True))
     for name, value in log_hrs.items():
         effects[name] = _number(f"log_hazard_ratios.{name}", value, -5.0, 5.0)
-    for name in list(hrs) + list(log_hrs):
-        if name not in EFFECT_NAMES:
-            raise _error(f"effects.{name}", effects[name], ", ".join(EFFECT_NAMES),
-                         f"unknown factor {name!r}; known: {', '.join(EFFECT_NAMES)}")
     pni_effect = data.get("pni_effect", base.pni_effect)
     if pni_effect == "continuous" and "pni_low" in effects and "pni_low" not in hrs \
             and "pni_low" not in log_hrs:
@@ -476,12 +510,17 @@ def scenario_from_toml_data(data: dict[str, Any]) -> Scenario:
                      f"unknown target {unknown[0]!r}; known: {', '.join(sorted(_TARGET_KEYS))}")
     targets = replace(base.targets, **target_data)
 
-    overrides = {key: data[key] for key in ("name", "description", "pni_effect",
-                                            "accrual_months", "weibull_shape", "pni_cutoff",
-                                            "afp_cutoff", "ecog2_share") if key in data}
-    return replace(base, effects=Effects(effects), targets=targets,
-                   description=data.get("description", base.description), **{
-                       k: v for k, v in overrides.items() if k != "description"})
+    overrides: dict[str, Any] = {
+        key: data[key] for key in ("name", "description", "pni_effect", "accrual_months",
+                                   "weibull_shape", "followup_after_accrual_months",
+                                   "pni_cutoff", "ecog2_share") if key in data}
+    for key in _CALIBRATABLE:
+        if overrides.get(key) == CALIBRATED:
+            overrides[key] = None
+        elif isinstance(overrides.get(key), str):
+            raise _error(key, overrides[key], f"a number or '{CALIBRATED}'",
+                         f"{key} must be a number or '{CALIBRATED}'; got {overrides[key]!r}")
+    return replace(base, effects=Effects(effects), targets=targets, **overrides)
 
 
 def scenario_from_dict(data: dict[str, Any]) -> Scenario:

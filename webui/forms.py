@@ -15,17 +15,35 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField
 
 from calculator.child_pugh import ASCITES, CLASSES, ENCEPHALOPATHY
-from calculator.profile import FIELDS
+from calculator.profile import CHILD_PUGH_ITEMS, FIELDS, REQUIRED
 from calculator.units import QUANTITIES
 from webui.defaults import FORM_UNITS
 
 #: Quantities whose unit the form lets the user choose (INR is unitless).
 UNIT_FIELDS: Final = tuple(name for name in QUANTITIES if len(QUANTITIES[name].units) > 1)
 
-#: Every key the form hands to the core, in the order the fields appear.
+#: Every key the form hands to the core.
 INPUT_NAMES: Final = tuple(
     key for name in FIELDS
     for key in ((name, f"{name}_unit") if name in UNIT_FIELDS else (name,)))
+
+
+def input_group(key: str) -> str:
+    """The input a key belongs to: ``albumin_unit`` -> ``albumin``; others unchanged.
+
+    >>> input_group("albumin_unit"), input_group("inr"), input_group("weight_unit")
+    ('albumin', 'inr', 'weight_unit')
+    """
+    base = key.removesuffix("_unit")
+    return base if base != key and base in FIELDS else key
+
+
+#: The order in which the inputs appear on the page (the Child-Pugh class before its items).
+DISPLAY_ORDER: Final = (
+    *(key for key in INPUT_NAMES if input_group(key) in REQUIRED),
+    "child_pugh_class",
+    *(key for key in INPUT_NAMES if input_group(key) in CHILD_PUGH_ITEMS),
+)
 
 LABELS: Final = MappingProxyType({
     "albumin": "Serum albumin",
@@ -61,6 +79,12 @@ def pretty_unit(unit: str) -> str:
     """
     text = unit.replace("10^9", "×10⁹").replace("10^3", "×10³")
     return text.replace("uL", "µL").replace("ug/", "µg/").replace("umol", "µmol")
+
+
+def choice_label(name: str, code: str) -> str:
+    """The label shown for a categorical code (``grade-1-2`` -> ``Grade 1-2``)."""
+    labels: Mapping[str, str] = _CHOICE_LABELS.get(name, {})
+    return labels.get(code, code)
 
 
 def _unit_field(name: str) -> SelectField:
@@ -99,9 +123,3 @@ class ScoreForm(FlaskForm):
         request body: a query string is never consulted.
         """
         return {name: (self[name].raw_data or [""])[0] for name in INPUT_NAMES}
-
-
-def choice_label(name: str, code: str) -> str:
-    """The label shown for a categorical code (``grade-1-2`` -> ``Grade 1-2``)."""
-    labels: Mapping[str, str] = _CHOICE_LABELS.get(name, {})
-    return labels.get(code, code)

@@ -1,0 +1,571 @@
+"""The four ways of using PNI that the simulation study compares, on a stack of cohorts.
+
+Every replicate's cohort is analysed by every method (common random numbers):
+
+``youden``
+    The paper's route: the cut-off that maximises Youden's J of PNI against death
+    (:func:`simulation.roc.youden_cutoff`), then PNI < cut-off as a factor.
+``fixed``
+    The published cut-off 47.6, fixed in advance.
+``maxstat``
+    The maximally selected log-rank cut-off: the observed PNI value ``c`` that maximises
+    the absolute standardised log-rank statistic of PNI < c against PNI >= c, among the
+    cut-offs that put between 10% and 90% of the patients in the low group, with the
+    Lausen & Schumacher (1992) p-value corrected for the search
+    (:func:`lausen_schumacher_p`).
+``continuous``
+    PNI as a continuous covariate (log-HR per one-unit increase of PNI).
+
+And every method gives, per cohort, these estimands:
+
+``cutoff``
+    The chosen cut-off (``youden`` and ``maxstat`` only).
+``pni_uv_loghr``
+    Univariable Cox log-HR of PNI (PNI < cut-off, coded adverse; per unit for
+    ``continuous``).
+``pni_mv_loghr``, ``afp_mv_loghr``, ``ehs_mv_loghr``
+    Log-HRs of PNI, AFP >= 200 and extrahepatic spread in the multivariable model of the
+    four Table 4 factors (AFP, Child-Pugh B, spread, PNI), fitted in every cohort so that
+    nothing is conditional on a selection.
+``pni_selected``, ``afp_selected``, ``ehs_selected``
+    1 if the paper's procedure calls the factor an independent predictor: univariable
+    screening of the eight Table 4 factors at p < 0.05, then a multivariable model of those
+    that pass, in which the factor has p < 0.05; else 0.
+
+A Cox fit that does not converge or has a separated coefficient (a group without deaths:
+the coefficient runs off to infinity) marks all of that model's estimates ``ok = False``
+with a flag; they are kept in the file and counted, never averaged. A covariate that is
+constant in a cohort (no Child-Pugh B patient, a cut-off below every PNI) is left out of
+that cohort's model, which gives the exact estimates of the others; its own estimate is
+flagged ``constant``.
+
+References
+----------
+.. [1] Lausen B, Schumacher M. Maximally selected rank statistics. Biometrics
+   1992;48:73-85.
+.. [2] Miller R, Siegmund D. Maximally selected chi square statistics. Biometrics
+   1982;38:1011-1016.
+.. [3] Youden WJ. Index for rating diagnostic tests. Cancer 1950;3:32-35.
+.. [4] Altman DG, Lausen B, Sauerbrei W, Schumacher M. Dangers of using "optimal"
+   cutpoints in the evaluation of prognostic factors. J Natl Cancer Inst
+   1994;86:829-835.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from calculator.published import PNI_CUTOFF
+from simulation.engines import Engine, get_engine
+from simulation.factors import FACTORS, code_factors, pni_low, pni_values
+from simulation.km import risk_sets
+from simulation.roc import youden_cutoff
+
+#: Bump when a method's definition changes (part of a study's fingerprint).
+METHODS_VERSION = 1
+
+METHODS: tuple[str, ...] = ("youden", "fixed", "maxstat", "continuous")
+DICHOTOMISED: tuple[str, ...] = ("youden", "fixed", "maxstat")
+DATA_DRIVEN: tuple[str, ...] = ("youden", "maxstat")
+ESTIMANDS: tuple[str, ...] = ("cutoff", "pni_uv_loghr", "pni_mv_loghr", "afp_mv_loghr",
+                              "ehs_mv_loghr", "pni_selected", "afp_selected", "ehs_selected")
+LOGHR_ESTIMANDS: tuple[str, ...] = ("pni_uv_loghr", "pni_mv_loghr", "afp_mv_loghr",
+                                    "ehs_mv_loghr")
+SELECTED_ESTIMANDS: tuple[str, ...] = ("pni_selected", "afp_selected", "ehs_selected")
+#: Estimand prefix -> factor.
+ESTIMAND_FACTOR: dict[str, str] = {"pni": "pni_low", "afp": "afp",
+                                   "ehs": "extrahepatic_spread"}
+#: The multivariable model of Table 4, fitted in every cohort.
+MV_FACTORS: tuple[str, ...] = ("afp", "child_pugh_b", "extrahepatic_spread", "pni_low")
+
+#: The published cut-off, used by ``fixed``.
+FIXED_CUTOFF = float(PNI_CUTOFF.value)
+#: maxstat searches cut-offs that leave between these shares of patients in the low group.
+MAXSTAT_MIN_SHARE = 0.1
+MAXSTAT_MAX_SHARE = 0.9
+#: Significance level of the univariable screen and of "independent predictor".
+ALPHA = 0.05
+#: Largest number of (cut-off x patient) cells the fast log-rank scan holds at once.
+SCAN_CELLS = 4_000_000
+
+
+def estimands_of(method: str) -> tuple[str, ...]:
+    """The estimands ``method`` gives (``cutoff`` only for data-driven cut-offs)."""
+    return ESTIMANDS if method in DATA_DRIVEN else ESTIMANDS[1:]
+
+
+def lausen_schumacher_p(b: Any, min_share: float = MAXSTAT_MIN_SHARE,
+                        max_share: float = MAXSTAT_MAX_SHARE) -> np.ndarray:
+    """p-value of a maximally selected standardised statistic (Lausen & Schumacher 1992).
+
+    For the largest absolute standardised log-rank statistic :math:`b` over the cut-offs
+    whose low group holds a share between :math:`\\varepsilon_1` and
+    :math:`\\varepsilon_2` of the patients (Miller & Siegmund 1982 approximation),
+
+    .. math::
+
+        P(M \\ge b) \\approx \\frac{4 \\varphi(b)}{b} + \\varphi(b)\\,(b - b^{-1})
+        \\ln\\frac{\\varepsilon_2 (1 - \\varepsilon_1)}{(1 - \\varepsilon_2)\\,\\varepsilon_1},
+
+    :math:`\\varphi` the standard normal density, clipped to [0, 1] (R maxstat
+    ``pLausen92``). A nominal 0.05 (b = 1.96) is really about 0.49:
+
+    >>> round(float(lausen_schumacher_p(1.959964)), 3)
+    0.491
+    """
+    b = np.asarray(b, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = np.exp(-0.5 * b * b) / np.sqrt(2.0 * np.pi)
+        log_ratio = np.log(max_share * (1.0 - min_share) / ((1.0 - max_share) * min_share))
+        p = 4.0 * density / b + density * (b - 1.0 / b) * log_ratio
+    return np.where(np.isnan(b), np.nan, np.clip(np.where(b > 0, p, 1.0), 0.0, 1.0))
+
+
+def stack_cohorts(cohorts: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Stack cohorts of equal size into ``(B, n)`` columns."""
+    if not cohorts:
+        raise ValueError("stack_cohorts needs at least one cohort")
+    sizes = {len(c["os_months"]) for c in cohorts}
+    if len(sizes) != 1:
+        raise ValueError(f"cohorts of a stack must have the same size; got sizes {sorted(sizes)}")
+    return {name: np.stack([np.asarray(c[name]) for c in cohorts])
+            for name in cohorts[0]}
+
+
+def varies(x: np.ndarray) -> np.ndarray:
+    """``(..., n) -> (...)``: the column takes at least two values (NaN-free input)."""
+    return np.nanmax(x, axis=-1) > np.nanmin(x, axis=-1)
+
+
+# ---------------------------------------------------------------------------------------
+# Choosing cut-offs
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CutoffChoice:
+    """A data-driven cut-off per cohort (NaN where none could be chosen).
+
+    ``low_share`` is the share of patients with PNI < cut-off; ``at_boundary`` says the
+    choice is the first or last candidate of the method's search; ``p`` is the method's
+    own p-value for PNI (maxstat: Lausen-Schumacher; NaN for Youden); ``statistic`` the
+    criterion reached (|Z| for maxstat, Youden's J).
+    """
+
+    cutoff: np.ndarray
+    low_share: np.ndarray
+    at_boundary: np.ndarray
+    p: np.ndarray
+    statistic: np.ndarray
+
+
+def choose_youden(pni: np.ndarray, died: np.ndarray) -> CutoffChoice:
+    """The Youden cut-off of each cohort; its boundary is the lowest or highest PNI."""
+    choice = youden_cutoff(pni, died)
+    cutoff = np.asarray(choice.cutoff, dtype=float)
+    with np.errstate(invalid="ignore"):
+        low_share = np.where(np.isnan(cutoff), np.nan, (pni < cutoff[:, None]).mean(axis=1))
+        boundary = (cutoff == pni.min(axis=1)) | (cutoff == pni.max(axis=1))
+    return CutoffChoice(cutoff=cutoff, low_share=low_share, at_boundary=boundary,
+                        p=np.full(cutoff.shape, np.nan), statistic=np.asarray(choice.j))
+
+
+def cutoff_candidates(pni: np.ndarray, min_share: float = MAXSTAT_MIN_SHARE,
+                      max_share: float = MAXSTAT_MAX_SHARE
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate cut-offs of maxstat: observed PNI values ``c`` with
+    ``min_share <= share(PNI < c) <= max_share``.
+
+    Returns ``(cutoffs, low_share, valid)``, each ``(B, K)``, increasing and left-packed
+    (``valid`` False and NaN in the padding).
+    """
+    B, n = pni.shape
+    values = np.sort(pni, axis=1)
+    first = np.ones(values.shape, dtype=bool)
+    first[:, 1:] = values[:, 1:] != values[:, :-1]
+    share = np.broadcast_to(np.arange(n) / n, values.shape)  # share strictly below
+    keep = first & (share >= min_share - 1e-12) & (share <= max_share + 1e-12)
+    width = max(int(keep.sum(axis=1).max(initial=0)), 1)
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
+    valid = np.take_along_axis(keep, order, axis=1)
+    cutoffs = np.where(valid, np.take_along_axis(values, order, axis=1), np.nan)
+    low_share = np.where(valid, np.take_along_axis(share, order, axis=1), np.nan)
+    return cutoffs, low_share, valid
+
+
+def logrank_z_at_cutoffs(time: np.ndarray, event: np.ndarray, marker: np.ndarray,
+                         cutoffs: np.ndarray, valid: np.ndarray,
+                         max_cells: int = SCAN_CELLS) -> np.ndarray:
+    """Standardised log-rank statistics of ``marker < c`` vs ``>= c`` for many ``c``.
+
+    The fast engine's scan for maxstat: each cohort is sorted by time once
+    (:func:`simulation.km.risk_sets`) and the statistics of the ``(B, K)`` cut-offs are
+    computed in blocks of at most ``max_cells`` cells, so memory stays bounded for a
+    cohort of a million patients. With the notation of :mod:`simulation.logrank`,
+    :math:`Z = U / \\sqrt V` with group 1 = ``marker < c`` (NaN where ``V = 0`` or not
+    ``valid``); it equals :func:`simulation.logrank.logrank_test` on each grouping.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float)
+    sets = risk_sets(time, event, np.ones(time.shape, dtype=bool))
+    x = sets.sort(np.asarray(marker, dtype=float))
+    died = ((sets.sort(event) > 0) & sets.included).astype(float)
+    at_risk, deaths = sets.at_risk[:, None, :], sets.deaths[:, None, :]
+    jump = (sets.step & (sets.deaths > 0))[:, None, :]
+    B, n = time.shape
+    K = cutoffs.shape[1]
+    z = np.full((B, K), np.nan)
+    block = max(1, int(max_cells // max(B * n, 1)))
+    for start in range(0, K, block):
+        c = cutoffs[:, start:start + block]
+        with np.errstate(invalid="ignore"):
+            group = (x[:, None, :] < c[:, :, None]).astype(float)
+        n1, _ = sets.tally(group)
+        _, d1 = sets.tally(group * died[:, None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            observed = np.where(jump, d1, 0.0).sum(axis=-1)
+            expected = np.where(jump, deaths * n1 / at_risk, 0.0).sum(axis=-1)
+            variance = np.where(jump & (at_risk > 1),
+                                n1 * (at_risk - n1) * deaths * (at_risk - deaths)
+                                / (at_risk * at_risk * (at_risk - 1)), 0.0).sum(axis=-1)
+            z[:, start:start + block] = np.where(variance > 0,
+                                                 (observed - expected) / np.sqrt(variance),
+                                                 np.nan)
+    return np.where(valid, z, np.nan)
+
+
+def _logrank_z_engine(engine: Engine, time: np.ndarray, event: np.ndarray,
+                      marker: np.ndarray, cutoffs: np.ndarray, valid: np.ndarray
+                      ) -> np.ndarray:
+    """The same statistics through an engine's ``logrank_test`` (one test per cut-off)."""
+    B, n = time.shape
+    K = cutoffs.shape[1]
+    with np.errstate(invalid="ignore"):
+        group = (marker[:, None, :] < cutoffs[:, :, None]).astype(float)
+    shape = (B, K, n)
+    result = engine.logrank_test(np.broadcast_to(time[:, None, :], shape),
+                                 np.broadcast_to(event[:, None, :], shape), group,
+                                 np.broadcast_to(valid[:, :, None], shape))
+    return np.where(valid, np.asarray(result.z, dtype=float).reshape(B, K), np.nan)
+
+
+def choose_maxstat(time: np.ndarray, event: np.ndarray, pni: np.ndarray, engine: Engine,
+                   min_share: float = MAXSTAT_MIN_SHARE,
+                   max_share: float = MAXSTAT_MAX_SHARE) -> CutoffChoice:
+    """The maximally selected log-rank cut-off of each cohort, with its corrected p.
+
+    Ties in :math:`|Z|` go to the lowest cut-off. ``at_boundary``: the choice is the
+    lowest or highest candidate of the 10%-90% window.
+    """
+    cutoffs, low_share, valid = cutoff_candidates(pni, min_share, max_share)
+    if engine.name == "fast":
+        z = logrank_z_at_cutoffs(time, event, pni, cutoffs, valid)
+    else:
+        z = _logrank_z_engine(engine, time, event, pni, cutoffs, valid)
+    score = np.where(np.isfinite(z), np.abs(z), -np.inf)
+    best = np.argmax(score, axis=1)
+    rows = np.arange(len(best))
+    found = np.isfinite(score[rows, best])
+    statistic = np.where(found, score[rows, best], np.nan)
+    last = valid.sum(axis=1) - 1
+    return CutoffChoice(cutoff=np.where(found, cutoffs[rows, best], np.nan),
+                        low_share=np.where(found, low_share[rows, best], np.nan),
+                        at_boundary=found & ((best == 0) | (best == last)),
+                        p=lausen_schumacher_p(statistic, min_share, max_share),
+                        statistic=statistic)
+
+
+# ---------------------------------------------------------------------------------------
+# Cox fits of many models at once
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Fits:
+    """Cox fits of a stack of models, with per-model usability (NaN/False where unfit)."""
+
+    coef: np.ndarray       # (M, p)
+    se: np.ndarray
+    p: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    active: np.ndarray     # (M, p) covariates fitted
+    usable: np.ndarray     # (M,) converged, no coefficient separated
+    flag: np.ndarray       # (M,) why not usable ('ok' if usable)
+    detail: np.ndarray     # (M,) message for the ledger ('' if usable)
+
+
+def _fit_models(engine: Engine, time: np.ndarray, event: np.ndarray, X: np.ndarray,
+                wanted: np.ndarray, names: Sequence[str]) -> _Fits:
+    """Fit ``X (M, n, p)`` with covariates ``wanted (M, p)`` that vary in their cohort."""
+    M, _, p = X.shape
+    active = wanted & varies(np.moveaxis(X, 2, 1))
+    has_events = event.sum(axis=1) > 0
+    need = active.any(axis=1) & has_events
+    coef = np.full((M, p), np.nan)
+    se, pval = coef.copy(), coef.copy()
+    lower, upper = coef.copy(), coef.copy()
+    converged = np.zeros(M, dtype=bool)
+    separated = np.zeros((M, p), dtype=bool)
+    if need.any():
+        # Pack each model's fitted covariates to the left and drop the columns no model
+        # uses: the work grows with p^2, and a selected model rarely uses all eight.
+        order = np.argsort(~active[need], axis=1, kind="stable")
+        width = int(active[need].sum(axis=1).max())
+        order = order[:, :width]
+        packed_active = np.take_along_axis(active[need], order, axis=1)
+        packed_X = np.take_along_axis(X[need], order[:, None, :], axis=2)
+        fit = engine.cox_fit(time[need], event[need], packed_X, None, packed_active)
+        rows = np.flatnonzero(need)[:, None]
+        for target, source in ((coef, fit.coef), (se, fit.se), (pval, fit.p),
+                               (lower, fit.ci_lower), (upper, fit.ci_upper)):
+            target[rows, order] = np.where(packed_active, source, np.nan)
+        converged[need] = fit.converged
+        separated[rows, order] = fit.separated & packed_active
+    usable = converged & ~separated.any(axis=1)
+    flag = np.full(M, "ok", dtype=object)
+    detail = np.full(M, "", dtype=object)
+    for m in np.flatnonzero(~usable):
+        if not has_events[m]:
+            flag[m], detail[m] = "no-events", "no deaths in the cohort"
+        elif not need[m]:
+            flag[m], detail[m] = "constant", "no covariate varies in the cohort"
+        elif separated[m].any():
+            which = ", ".join(names[k] for k in np.flatnonzero(separated[m]))
+            flag[m], detail[m] = "separated", f"complete separation ({which}): no finite estimate"
+        else:
+            flag[m], detail[m] = "not-converged", "the Cox fit did not converge"
+    return _Fits(coef, se, pval, lower, upper, active, usable, flag, detail)
+
+
+# ---------------------------------------------------------------------------------------
+# The analysis of a stack
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EstimandResult:
+    """One estimand of one method over the stack (arrays of shape (B,)).
+
+    ``p`` is the p-value the method itself uses for the test of no effect (for maxstat's
+    univariable PNI the Lausen-Schumacher p), ``p_naive`` the plain Wald p of the Cox fit.
+    For the ``*_selected`` estimands ``estimate`` is 1.0/0.0 and ``p`` the factor's
+    multivariable p (NaN if it did not enter). ``flag`` is ``ok`` or why ``ok`` is False.
+    """
+
+    estimate: np.ndarray
+    se: np.ndarray
+    p: np.ndarray
+    p_naive: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    ok: np.ndarray
+    flag: np.ndarray
+    detail: np.ndarray
+    at_boundary: np.ndarray | None = None
+    low_share: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class StackAnalysis:
+    """Every method's estimands for each cohort of a stack."""
+
+    results: dict[tuple[str, str], EstimandResult]
+    n: np.ndarray
+    deaths: np.ndarray
+    methods: tuple[str, ...] = field(default=METHODS)
+
+    def __len__(self) -> int:
+        return int(self.n.shape[0])
+
+
+def _nan(B: int) -> np.ndarray:
+    return np.full(B, np.nan)
+
+
+def _coefficient(fits: _Fits, k: int, rows: slice, p_override: np.ndarray | None = None
+                 ) -> EstimandResult:
+    """Coefficient ``k`` of the models ``rows`` as an estimand."""
+    usable = fits.usable[rows]
+    fitted = fits.active[rows, k]
+    ok = usable & fitted
+    flag = np.where(usable & ~fitted, "constant", fits.flag[rows]).astype(object)
+    detail = np.where(usable & ~fitted, "the covariate does not vary in the cohort",
+                      fits.detail[rows]).astype(object)
+    keep = lambda a: np.where(ok, a[rows, k], np.nan)  # noqa: E731
+    p_naive = keep(fits.p)
+    p = p_naive if p_override is None else np.where(ok, p_override, np.nan)
+    return EstimandResult(estimate=keep(fits.coef), se=keep(fits.se), p=p, p_naive=p_naive,
+                          ci_lower=keep(fits.ci_lower), ci_upper=keep(fits.ci_upper), ok=ok,
+                          flag=flag, detail=detail)
+
+
+def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = "fast",
+                  methods: Sequence[str] = METHODS, *, selection: bool = True
+                  ) -> StackAnalysis:
+    """Analyse each cohort of a stack by each method.
+
+    Parameters
+    ----------
+    stack : mapping of column -> array (B, n)
+        Cohort columns (:func:`stack_cohorts` of generated cohorts), no missing values.
+    engine : "fast", "lifelines" or an Engine
+        Which Cox fit and log-rank test to use (:mod:`simulation.engines`).
+    methods : sequence of str
+        Some of :data:`METHODS`.
+    selection : bool
+        Also run the paper's selection procedure (the ``*_selected`` estimands); the
+        large-sample reference leaves it out.
+
+    Returns
+    -------
+    StackAnalysis
+        ``results[(method, estimand)]`` for each method and each of
+        :func:`estimands_of` (without ``*_selected`` when ``selection`` is False).
+
+    Examples
+    --------
+    >>> from simulation.generate import generate_cohort
+    >>> from simulation.scenarios import get_scenario
+    >>> cohorts = [generate_cohort(get_scenario("tog2025"), 58, np.random.default_rng(s))
+    ...            for s in range(3)]
+    >>> out = analyze_stack(stack_cohorts(cohorts), methods=("fixed",))
+    >>> out.results[("fixed", "pni_mv_loghr")].estimate.shape
+    (3,)
+    """
+    engine = engine if isinstance(engine, Engine) else get_engine(engine)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"methods must be among {', '.join(METHODS)}; got {list(methods)!r}")
+    methods = tuple(m for m in METHODS if m in methods)
+    time = np.asarray(stack["os_months"], dtype=float)
+    event = np.asarray(stack["os_event"], dtype=float)
+    B, n = time.shape
+    pni = pni_values(stack["albumin_g_l"], stack["lymphocytes_10e9_l"])
+    coded = code_factors(stack, FIXED_CUTOFF)
+
+    choices: dict[str, CutoffChoice] = {}
+    if "youden" in methods:
+        choices["youden"] = choose_youden(pni, event)
+    if "maxstat" in methods:
+        choices["maxstat"] = choose_maxstat(time, event, pni, engine)
+    pni_column: dict[str, np.ndarray] = {}
+    for m in methods:
+        if m == "continuous":
+            pni_column[m] = pni
+        elif m == "fixed":
+            pni_column[m] = coded["pni_low"]
+        else:
+            pni_column[m] = np.nan_to_num(pni_low(pni, choices[m].cutoff))
+
+    def tile(a: np.ndarray, k: int) -> np.ndarray:
+        return np.tile(a, (k, 1))
+
+    M = len(methods)
+    results: dict[tuple[str, str], EstimandResult] = {}
+    rows_of = {m: slice(i * B, (i + 1) * B) for i, m in enumerate(methods)}
+
+    # Univariable: PNI by each method, and (for the selection) the seven other factors.
+    others = [f for f in FACTORS if f != "pni_low"] if selection else []
+    uv_columns = [pni_column[m] for m in methods] + [coded[f] for f in others]
+    uv = _fit_models(engine, tile(time, len(uv_columns)), tile(event, len(uv_columns)),
+                     np.concatenate(uv_columns)[:, :, None],
+                     np.ones((len(uv_columns) * B, 1), dtype=bool), ["pni"])
+    for m in methods:
+        override = choices[m].p if m == "maxstat" else None
+        result = _coefficient(uv, 0, rows_of[m], override)
+        if m in choices:
+            missing = np.isnan(choices[m].cutoff)
+            result = _no_cutoff(result, missing)
+        results[(m, "pni_uv_loghr")] = result
+
+    # The multivariable model of the four Table 4 factors, in every cohort.
+    mv_X = np.concatenate([np.stack([coded["afp"], coded["child_pugh_b"],
+                                     coded["extrahepatic_spread"], pni_column[m]], axis=-1)
+                           for m in methods])
+    mv = _fit_models(engine, tile(time, M), tile(event, M), mv_X,
+                     np.ones((M * B, 4), dtype=bool), list(MV_FACTORS))
+    for m in methods:
+        for prefix, k in (("afp", 0), ("ehs", 2), ("pni", 3)):
+            result = _coefficient(mv, k, rows_of[m])
+            if m in choices:
+                result = _no_cutoff(result, np.isnan(choices[m].cutoff))
+            results[(m, f"{prefix}_mv_loghr")] = result
+
+    for m, choice in choices.items():
+        found = ~np.isnan(choice.cutoff)
+        results[(m, "cutoff")] = EstimandResult(
+            estimate=choice.cutoff, se=_nan(B), p=choice.p, p_naive=_nan(B),
+            ci_lower=_nan(B), ci_upper=_nan(B), ok=found,
+            flag=np.where(found, "ok", "no-cutoff").astype(object),
+            detail=np.where(found, "", _NO_CUTOFF[m]).astype(object),
+            at_boundary=choice.at_boundary, low_share=choice.low_share)
+
+    if selection:
+        _selection(results, methods, rows_of, uv, others, coded, pni_column, choices,
+                   engine, time, event, B)
+    n_used = np.full(B, n, dtype=np.int64)
+    return StackAnalysis(results=results, n=n_used, deaths=event.sum(axis=1).astype(np.int64),
+                         methods=methods)
+
+
+_NO_CUTOFF = {"youden": "no Youden cut-off: the cohort has no deaths or no survivors",
+              "maxstat": "no maxstat cut-off: no log-rank statistic in the 10%-90% window"}
+
+
+def _no_cutoff(result: EstimandResult, missing: np.ndarray) -> EstimandResult:
+    """Mark the estimates of cohorts without a cut-off as such."""
+    if not missing.any():
+        return result
+    return EstimandResult(
+        estimate=result.estimate, se=result.se, p=result.p, p_naive=result.p_naive,
+        ci_lower=result.ci_lower, ci_upper=result.ci_upper, ok=result.ok & ~missing,
+        flag=np.where(missing, "no-cutoff", result.flag).astype(object),
+        detail=np.where(missing, "the method chose no cut-off", result.detail).astype(object),
+        at_boundary=result.at_boundary, low_share=result.low_share)
+
+
+def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[str, ...],
+               rows_of: dict[str, slice], uv: _Fits, others: list[str],
+               coded: Mapping[str, np.ndarray], pni_column: Mapping[str, np.ndarray],
+               choices: Mapping[str, CutoffChoice], engine: Engine, time: np.ndarray,
+               event: np.ndarray, B: int) -> None:
+    """The paper's procedure: univariable screen at p < ALPHA, then a multivariable model."""
+    M = len(methods)
+    offset = M * B
+    screen_other = {}
+    for j, f in enumerate(others):
+        rows = slice(offset + j * B, offset + (j + 1) * B)
+        screen_other[f] = np.where(uv.usable[rows] & uv.active[rows, 0], uv.p[rows, 0], np.nan)
+    X_parts, entered_parts = [], []
+    for m in methods:
+        pni_p = results[(m, "pni_uv_loghr")].p
+        if m == "maxstat":  # its own (corrected) test decides, whatever the Cox fit did
+            pni_p = np.where(varies(pni_column[m]), choices[m].p, np.nan)
+        columns, entered = [], []
+        for f in FACTORS:
+            columns.append(pni_column[m] if f == "pni_low" else coded[f])
+            p_screen = pni_p if f == "pni_low" else screen_other[f]
+            with np.errstate(invalid="ignore"):
+                entered.append(np.nan_to_num(p_screen, nan=1.0) < ALPHA)
+        X_parts.append(np.stack(columns, axis=-1))
+        entered_parts.append(np.stack(entered, axis=-1))
+    entered_all = np.concatenate(entered_parts)
+    fits = _fit_models(engine, np.tile(time, (M, 1)), np.tile(event, (M, 1)),
+                       np.concatenate(X_parts), entered_all, list(FACTORS))
+    for m in methods:
+        rows = rows_of[m]
+        for prefix, factor in ESTIMAND_FACTOR.items():
+            k = FACTORS.index(factor)
+            entered = entered_all[rows, k]
+            in_model = _coefficient(fits, k, rows)
+            ok = ~entered | in_model.ok
+            with np.errstate(invalid="ignore"):
+                chosen = entered & in_model.ok & (in_model.p < ALPHA)
+            flag = np.where(ok, "ok", in_model.flag).astype(object)
+            detail = np.where(ok, "", in_model.detail).astype(object)
+            results[(m, f"{prefix}_selected")] = EstimandResult(
+                estimate=np.where(ok, chosen.astype(float), np.nan), se=in_model.se,
+                p=in_model.p, p_naive=in_model.p_naive, ci_lower=in_model.ci_lower,
+                ci_upper=in_model.ci_upper, ok=ok, flag=flag, detail=detail)

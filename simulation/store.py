@@ -1,0 +1,418 @@
+"""The SQLite file of a simulation study: append-only results, failure ledger, fingerprint.
+
+One file holds one study. Its tables:
+
+``study``
+    ``key``/``value`` pairs; ``fingerprint`` is the canonical JSON of what makes two runs
+    the same study (package version, root seed, cohort size, engine, chunk size, method
+    version), ``schema`` the layout version.
+``scenarios``
+    Each scenario's full definition (JSON), its position, and the largest replicate
+    count requested so far. A scenario name that comes back with another definition is
+    refused.
+``replicates``
+    One row per finished replicate, ``ok`` or ``failed`` (an exception: counted, never
+    re-drawn), with the cohort's size and deaths.
+``results``
+    One row per (scenario, replicate, method, estimand): estimate, model SE, p-values,
+    Wald interval, ``ok`` (0 where separation or non-convergence makes the estimate
+    unusable), the flag saying why, and for cut-offs the share of the low group and
+    whether the search stopped at its boundary.
+``failures``
+    The ledger: separations, non-convergence, warnings and exceptions, each with its
+    replicate, method and message.
+``reference``
+    Large-sample reference values of a scenario (see :mod:`simulation.measures`).
+``runs``
+    When each ``simulate`` command ran (for the record; not part of the results).
+
+Rows of ``replicates``, ``results`` and ``failures`` are never updated or deleted
+(triggers refuse it). All rows of one replicate are written in one transaction, so a
+replicate is either wholly in the file or not at all. The journal is SQLite's write-ahead
+log with ``synchronous=NORMAL``: a process killed at any moment (SIGKILL included) loses
+at most the transactions not yet committed and never corrupts the file (SQLite, "Atomic
+Commit In SQLite" and "Write-Ahead Logging"). WAL needs a local file system; on a network
+share pass ``journal="delete"`` (the rollback journal), which is as safe, only slower.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from calculator.errors import InputError
+
+#: Layout version of the file; a file with another version is refused.
+SCHEMA_VERSION = 1
+#: Value of ``PRAGMA application_id`` that marks a study file ("HCCS").
+APPLICATION_ID = 0x48434353
+
+JOURNAL_MODES = ("wal", "delete")
+
+_SCHEMA = """
+CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE scenarios (
+    name TEXT PRIMARY KEY, position INTEGER NOT NULL, definition TEXT NOT NULL,
+    requested INTEGER NOT NULL);
+CREATE TABLE replicates (
+    scenario TEXT NOT NULL, replicate INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    n INTEGER, deaths INTEGER,
+    PRIMARY KEY (scenario, replicate)) WITHOUT ROWID;
+CREATE TABLE results (
+    scenario TEXT NOT NULL, replicate INTEGER NOT NULL, method TEXT NOT NULL,
+    estimand TEXT NOT NULL, estimate REAL, se REAL, p REAL, p_naive REAL,
+    ci_lower REAL, ci_upper REAL, ok INTEGER NOT NULL, at_boundary INTEGER,
+    low_share REAL, flag TEXT NOT NULL,
+    PRIMARY KEY (scenario, replicate, method, estimand)) WITHOUT ROWID;
+CREATE TABLE failures (
+    scenario TEXT NOT NULL, replicate INTEGER NOT NULL, method TEXT NOT NULL,
+    estimand TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL,
+    PRIMARY KEY (scenario, replicate, method, estimand, kind, message)) WITHOUT ROWID;
+CREATE TABLE reference (
+    scenario TEXT NOT NULL, method TEXT NOT NULL, estimand TEXT NOT NULL,
+    value REAL, se REAL, n INTEGER NOT NULL, label TEXT NOT NULL,
+    PRIMARY KEY (scenario, method, estimand)) WITHOUT ROWID;
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT, command TEXT NOT NULL,
+    written INTEGER NOT NULL DEFAULT 0, outcome TEXT);
+"""
+_APPEND_ONLY = ("replicates", "results", "failures", "reference")
+
+
+def _triggers() -> str:
+    parts = []
+    for table in _APPEND_ONLY:
+        for action in ("UPDATE", "DELETE"):
+            parts.append(
+                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;")
+    return "\n".join(parts)
+
+
+class StudyFileError(InputError):
+    """A study file that cannot be used: not a study, another study, unreadable."""
+
+    def __init__(self, path: str | Path, message: str, hint: str | None = None) -> None:
+        super().__init__("out", str(path), None, "a study file of this study, or a new path",
+                         message, hint)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One estimate of one method in one replicate (a row of ``results``)."""
+
+    method: str
+    estimand: str
+    estimate: float | None
+    se: float | None
+    p: float | None
+    p_naive: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    ok: bool
+    at_boundary: bool | None
+    low_share: float | None
+    flag: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One line of the failure ledger: what went wrong where (method/estimand may be '')."""
+
+    method: str
+    estimand: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ReplicateRecord:
+    """Everything one replicate writes, committed in one transaction."""
+
+    scenario: str
+    replicate: int
+    status: str
+    n: int | None
+    deaths: int | None
+    rows: tuple[ResultRow, ...] = ()
+    ledger: tuple[LedgerEntry, ...] = field(default=())
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: equal values give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _none_if_nan(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if x != x else x
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """An open study file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The SQLite file. Created (with its tables) if it does not exist and ``create``.
+    create : bool
+        False to refuse a missing file (``summarize``).
+    journal : {"wal", "delete"}
+        SQLite journal mode for a new file (see the module notes).
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, journal: str = "wal") -> None:
+        self.path = Path(path)
+        if journal not in JOURNAL_MODES:
+            raise InputError("journal", journal, None, " or ".join(JOURNAL_MODES),
+                             f"journal must be one of {', '.join(JOURNAL_MODES)}; got {journal!r}")
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if not exists and not create:
+            raise StudyFileError(path, f"no study file at {str(self.path)!r}",
+                                 "run 'hcc-prognosis simulate ... --out FILE' first")
+        if self.path.is_dir():
+            raise StudyFileError(path, f"{str(self.path)!r} is a directory, not a study file")
+        try:
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            if exists:
+                self._check_is_study()
+            else:
+                self._create(journal)
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise StudyFileError(path, f"{str(self.path)!r} is not a readable study file: {exc}",
+                                 "give --out a new file name") from None
+
+    # --- set-up -------------------------------------------------------------------------
+    def _create(self, journal: str) -> None:
+        self._db.execute(f"PRAGMA journal_mode = {journal}")
+        self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        with self.transaction():
+            for statement in (_SCHEMA + _triggers()).split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute("INSERT INTO study VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+    def _check_is_study(self) -> None:
+        (app_id,) = self._db.execute("PRAGMA application_id").fetchone()
+        if app_id != APPLICATION_ID:
+            raise StudyFileError(self.path, f"{str(self.path)!r} is not an hcc-prognosis "
+                                            "study file", "give --out a new file name")
+        row = self._db.execute("SELECT value FROM study WHERE key = 'schema'").fetchone()
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            raise StudyFileError(self.path, f"{str(self.path)!r} has study file layout "
+                                            f"{row[0] if row else '?'}, this version reads "
+                                            f"{SCHEMA_VERSION}",
+                                 "re-run the study into a new file")
+
+    def transaction(self) -> _Transaction:
+        """Context manager: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error)."""
+        return _Transaction(self._db)
+
+    def close(self) -> None:
+        """Close the file (checkpoints the write-ahead log)."""
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the study's identity -------------------------------------------------------------
+    def fingerprint(self) -> dict[str, Any] | None:
+        """The recorded fingerprint, or None for a new file."""
+        row = self._db.execute("SELECT value FROM study WHERE key = 'fingerprint'").fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def claim(self, fingerprint: dict[str, Any]) -> None:
+        """Record ``fingerprint`` in a new file, or check that it is the file's.
+
+        Raises
+        ------
+        StudyFileError
+            The file holds another study; the message lists what differs.
+        """
+        text = canonical_json(fingerprint)
+        with self.transaction():
+            recorded = self.fingerprint()
+            if recorded is None:
+                self._db.execute("INSERT INTO study VALUES ('fingerprint', ?)", (text,))
+                return
+        if canonical_json(recorded) != text:
+            keys = sorted(set(recorded) | set(fingerprint))
+            diff = [f"{k}: file has {recorded.get(k)!r}, this run {fingerprint.get(k)!r}"
+                    for k in keys if recorded.get(k) != fingerprint.get(k)]
+            raise StudyFileError(
+                self.path, f"{str(self.path)!r} holds another study ({'; '.join(diff)})",
+                "re-run with the file's settings to resume it, or give --out a new file")
+
+    def register_scenario(self, name: str, definition: dict[str, Any], requested: int) -> None:
+        """Add a scenario to the study, or check that its definition is unchanged.
+
+        ``requested`` (the replicate count asked for) only ever grows.
+        """
+        text = canonical_json(definition)
+        with self.transaction():
+            row = self._db.execute("SELECT definition, requested FROM scenarios WHERE name = ?",
+                                   (name,)).fetchone()
+            if row is None:
+                (position,) = self._db.execute("SELECT COUNT(*) FROM scenarios").fetchone()
+                self._db.execute("INSERT INTO scenarios VALUES (?, ?, ?, ?)",
+                                 (name, position, text, int(requested)))
+                return
+            if row[0] == text:
+                if requested > row[1]:
+                    self._db.execute("UPDATE scenarios SET requested = ? WHERE name = ?",
+                                     (int(requested), name))
+                return
+        recorded = json.loads(row[0])
+        diff = [k for k in sorted(set(recorded) | set(definition))
+                if recorded.get(k) != definition.get(k)]
+        raise StudyFileError(
+            self.path, f"scenario {name!r} in {str(self.path)!r} was defined differently "
+                       f"(differs in: {', '.join(diff)})",
+            "give the changed scenario another name, or use a new --out file")
+
+    def scenarios(self) -> list[tuple[str, dict[str, Any], int]]:
+        """``(name, definition, requested)`` of each scenario, in the order added."""
+        rows = self._db.execute(
+            "SELECT name, definition, requested FROM scenarios ORDER BY position").fetchall()
+        return [(name, json.loads(text), requested) for name, text, requested in rows]
+
+    # --- replicates -----------------------------------------------------------------------
+    def finished(self, scenario: str) -> set[int]:
+        """Replicate numbers of ``scenario`` already in the file (ok or failed)."""
+        rows = self._db.execute("SELECT replicate FROM replicates WHERE scenario = ?",
+                                (scenario,))
+        return {r for (r,) in rows}
+
+    def write_replicate(self, record: ReplicateRecord) -> bool:
+        """Write one replicate's rows in one transaction.
+
+        Returns False (and writes nothing) if the replicate is already in the file, e.g.
+        written by another process running the same study.
+        """
+        with self.transaction():
+            if self._db.execute("SELECT 1 FROM replicates WHERE scenario = ? AND replicate = ?",
+                                (record.scenario, record.replicate)).fetchone():
+                return False
+            self._db.execute("INSERT INTO replicates VALUES (?, ?, ?, ?, ?)",
+                             (record.scenario, record.replicate, record.status, record.n,
+                              record.deaths))
+            self._db.executemany(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(record.scenario, record.replicate, row.method, row.estimand,
+                  _none_if_nan(row.estimate), _none_if_nan(row.se), _none_if_nan(row.p),
+                  _none_if_nan(row.p_naive), _none_if_nan(row.ci_lower),
+                  _none_if_nan(row.ci_upper), int(bool(row.ok)),
+                  None if row.at_boundary is None else int(bool(row.at_boundary)),
+                  _none_if_nan(row.low_share), row.flag) for row in record.rows])
+            self._db.executemany(
+                "INSERT OR IGNORE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
+                [(record.scenario, record.replicate, e.method, e.estimand, e.kind, e.message)
+                 for e in record.ledger])
+        return True
+
+    def replicate_counts(self, scenario: str) -> dict[str, int]:
+        """``{"ok": .., "failed": ..}`` replicates of ``scenario`` in the file."""
+        counts = {"ok": 0, "failed": 0}
+        for status, count in self._db.execute(
+                "SELECT status, COUNT(*) FROM replicates WHERE scenario = ? GROUP BY status",
+                (scenario,)):
+            counts[status] = count
+        return counts
+
+    def results(self, scenario: str) -> list[tuple]:
+        """Rows of ``results`` for ``scenario``: ``(replicate, method, estimand, estimate,
+        se, p, p_naive, ci_lower, ci_upper, ok, at_boundary, low_share, flag)``, ordered."""
+        return self._db.execute(
+            "SELECT replicate, method, estimand, estimate, se, p, p_naive, ci_lower, "
+            "ci_upper, ok, at_boundary, low_share, flag FROM results WHERE scenario = ? "
+            "ORDER BY replicate, method, estimand", (scenario,)).fetchall()
+
+    def failures(self, scenario: str | None = None) -> list[tuple]:
+        """The ledger: ``(scenario, replicate, method, estimand, kind, message)`` rows."""
+        if scenario is None:
+            return self._db.execute("SELECT * FROM failures ORDER BY 1, 2, 3, 4, 5").fetchall()
+        return self._db.execute("SELECT * FROM failures WHERE scenario = ? ORDER BY 2, 3, 4, 5",
+                                (scenario,)).fetchall()
+
+    def table(self, name: str) -> list[tuple]:
+        """All rows of a results table, in key order (for comparisons and export)."""
+        if name not in ("replicates", "results", "failures", "reference"):
+            raise ValueError(f"unknown table {name!r}")
+        return self._db.execute(f"SELECT * FROM {name} ORDER BY 1, 2, 3, 4").fetchall() \
+            if name != "replicates" else \
+            self._db.execute("SELECT * FROM replicates ORDER BY 1, 2").fetchall()
+
+    # --- reference values -----------------------------------------------------------------
+    def has_reference(self, scenario: str) -> bool:
+        return self._db.execute("SELECT 1 FROM reference WHERE scenario = ? LIMIT 1",
+                                (scenario,)).fetchone() is not None
+
+    def write_reference(self, scenario: str,
+                        rows: Iterable[tuple[str, str, float | None, float | None]],
+                        n: int, label: str) -> None:
+        """Store ``(method, estimand, value, se)`` reference rows of ``scenario`` at once."""
+        with self.transaction():
+            if self._db.execute("SELECT 1 FROM reference WHERE scenario = ? LIMIT 1",
+                                (scenario,)).fetchone():
+                return
+            self._db.executemany(
+                "INSERT INTO reference VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(scenario, method, estimand, _none_if_nan(value), _none_if_nan(se), int(n),
+                  label) for method, estimand, value, se in rows])
+
+    def reference(self, scenario: str) -> dict[tuple[str, str], tuple[float | None,
+                                                                        float | None, int, str]]:
+        """``(method, estimand) -> (value, se, n, label)`` of ``scenario``."""
+        rows = self._db.execute(
+            "SELECT method, estimand, value, se, n, label FROM reference WHERE scenario = ?",
+            (scenario,))
+        return {(m, e): (v, s, n, label) for m, e, v, s, n, label in rows}
+
+    # --- run log --------------------------------------------------------------------------
+    def start_run(self, command: Sequence[str] | str) -> int:
+        text = command if isinstance(command, str) else " ".join(command)
+        with self.transaction():
+            cursor = self._db.execute("INSERT INTO runs (started, command) VALUES (?, ?)",
+                                      (_now(), text))
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, written: int, outcome: str) -> None:
+        with self.transaction():
+            self._db.execute("UPDATE runs SET finished = ?, written = ?, outcome = ? "
+                             "WHERE id = ?", (_now(), int(written), outcome, run_id))
+
+    def integrity(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` for a sound file)."""
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        else:
+            self._db.execute("ROLLBACK")

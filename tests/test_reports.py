@@ -1,0 +1,162 @@
+"""The HTML reports: they build, hold the expected tables and images, and their numbers are
+those of ``analyze --json`` and ``summarize --json``."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+
+from calculator.cli import main
+from simulation.reports import html
+from tests.report_html_parse import parse_report, resolve
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_self_contained(report) -> None:
+    assert report.external == []                     # nothing fetched from elsewhere
+    assert not report.tags & {"script", "link", "iframe", "object", "embed"}
+    for png in report.images.values():
+        assert png.startswith(PNG_SIGNATURE)
+
+
+def _check_keyed_numbers(report, record) -> int:
+    """Every keyed cell holds exactly the record's number at its key (repr precision)."""
+    checked = 0
+    for cell in report.cells:
+        expected = resolve(record, cell.key)
+        if cell.value == "":
+            assert expected is None or (isinstance(expected, float) and not math.isfinite(expected)), cell
+        else:
+            assert float(cell.value) == float(expected), cell
+        checked += 1
+    return checked
+
+
+# ---------------------------------------------------------------------------------------
+# Cohort report
+# ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cohort_run(tmp_path_factory):
+    """``cohort`` then ``analyze --json --report`` through the CLI, as a user runs them."""
+    folder = tmp_path_factory.mktemp("cohort")
+    csv = folder / "cohort.csv"
+    out = folder / "report.html"
+    assert main(["cohort", "--scenario", "tog2025", "--n", "58", "--seed", "1",
+                 "--out", str(csv)]) == 0
+    buffer = io.StringIO()
+    from contextlib import redirect_stdout
+
+    with redirect_stdout(buffer):
+        status = main(["analyze", str(csv), "--json", "--report", str(out)])
+    assert status == 0
+    record = json.loads(buffer.getvalue())
+    return csv, record, out.read_text(encoding="utf-8")
+
+
+def test_cohort_report_is_one_self_contained_file_with_the_papers_tables_and_figures(cohort_run):
+    _, record, text = cohort_run
+    report = parse_report(text)
+    _check_self_contained(report)
+    assert "Content-Security-Policy" in text and "@media print" in text
+    assert {"overview", "table1", "km-os", "km-pfs", "logrank", "roc", "table4"} <= \
+        set(report.tables)
+    assert set(report.images) == {"fig-km-afp", "fig-km-pni", "fig-roc"}
+    # Table 4 lists the eight factors, with multivariable estimates for those entered.
+    table4 = report.tables["table4"]
+    assert len(table4) == 1 + 8
+    entered = record["cox"]["multivariable"]["entered"]
+    assert entered  # the tog2025 cohort of seed 1 enters factors
+    for row in table4[1:]:
+        assert (row[5] == "not entered") == all(
+            not row[0].startswith(label) for label in _labels(entered))
+
+
+def _labels(factors):
+    from simulation.reports.cohort import FACTOR_ROWS
+
+    return [FACTOR_ROWS[f][0] for f in factors]
+
+
+def test_cohort_report_numbers_equal_analyze_json(cohort_run):
+    _, record, text = cohort_run
+    report = parse_report(text)
+    keyed = report.keyed()
+    assert _check_keyed_numbers(report, record) >= 100
+    # The paper's numbers are all there: every KM median, log-rank p, Cox HR and p.
+    for endpoint in ("os", "pfs"):
+        for group in record["km"][endpoint]:
+            assert f"km.{endpoint}.{group}.median" in keyed
+    for name in record["logrank"]:
+        assert f"logrank.{name}.p" in keyed
+    for factor, entry in record["cox"]["univariable"].items():
+        cell = keyed[f"cox.univariable.{factor}.hr"]
+        assert cell.text == (f"{entry['hr']:.2f} "
+                             f"({html.format_interval(*entry['ci'], fmt='.2f')})")
+    for factor in record["cox"]["multivariable"]["entered"]:
+        assert f"cox.multivariable.{factor}.p" in keyed
+    for key in ("roc.auc", "roc.youden_cutoff", "roc.sensitivity", "roc.specificity",
+                "n", "deaths", "median_followup_months", "pni_cutoff_used"):
+        assert key in keyed
+    assert keyed["roc.auc"].text == f"{record['roc']['auc']:.3f}"
+    # Table 1 shows the record's baseline: every count and median is keyed.
+    for name, item in record["baseline"].items():
+        if "counts" in item:
+            for level, count in item["counts"].items():
+                cell = keyed[f"baseline.{name}.counts.{level}"]
+                assert cell.text == f"{count} ({count / item['n']:.1%})"
+        else:
+            assert f"baseline.{name}.median" in keyed
+
+
+def test_cohort_figures_draw_the_analysed_groups(cohort_run):
+    from simulation.cohort_io import read_cohort
+    from simulation.reports.cohort import coded_cohort, survival_groups
+
+    csv, record, _ = cohort_run
+    coded = coded_cohort(read_cohort(csv), record)
+    for factor, name, (zero, one) in (("afp", "afp", ("afp_low", "afp_high")),
+                                      ("pni_low", "pni", ("pni_high", "pni_low"))):
+        groups = survival_groups(coded, factor, ("reference", "adverse"))
+        sizes = [g.observed()[0].size for g in groups]
+        deaths = [int(g.observed()[1].sum()) for g in groups]
+        assert sizes == [record["km"]["os"][zero]["n"], record["km"]["os"][one]["n"]]
+        assert deaths == [record["km"]["os"][zero]["events"], record["km"]["os"][one]["events"]]
+        assert record["logrank"][name]["n_used"] == sum(sizes)
+
+
+def test_cohort_report_of_a_degenerate_cohort_explains_what_is_missing(tmp_path):
+    """No survivors: no ROC, no Youden cut-off, no PNI groups; the report still builds."""
+    from simulation.analysis import analyze
+    from simulation.generate import generate_cohort
+    from simulation.reports.cohort import cohort_report_html
+    from simulation.scenarios import get_scenario
+
+    cohort = generate_cohort(get_scenario("tog2025"), 20, np.random.default_rng(3))
+    cohort["os_event"] = np.ones(20)
+    cohort["albumin_g_l"] = cohort["albumin_g_l"].astype(float)
+    cohort["albumin_g_l"][:3] = np.nan                          # missing values too
+    record = analyze(cohort, pni_cutoff="youden")
+    assert record["roc"]["auc"] is None and record["pni_cutoff_used"] is None
+    text = cohort_report_html(cohort, record, source="<b>odd & name</b>.csv")
+    report = parse_report(text)
+    _check_self_contained(report)
+    assert set(report.images) == {"fig-km-afp"}
+    assert "No ROC curve" in report.text and "No PNI groups" in report.text
+    assert "&lt;b&gt;odd &amp; name&lt;/b&gt;.csv" in text and "<b>odd" not in text
+    assert "albumin_g_l 3" in report.text                       # missing values reported
+    _check_keyed_numbers(report, json.loads(json.dumps(record)))
+    assert report.keyed()["roc.auc"].text == "-"
+
+
+def test_report_path_that_cannot_be_written_is_a_clear_error(cohort_run, tmp_path, capsys):
+    csv, _, _ = cohort_run
+    target = tmp_path / "no-such-folder" / "r.html"
+    assert main(["analyze", str(csv), "--json", "--report", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "--report: cannot write" in err and "no-such-folder" in err

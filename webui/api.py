@@ -1,0 +1,47 @@
+"""The JSON API: ``POST /api/v1/score`` and its OpenAPI document.
+
+JSON only: a request that is not ``application/json`` is refused (415), so a cross-site
+HTML form cannot reach the scoring endpoint, which is why it is exempt from the form's
+CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import NoReturn
+
+from flask import Blueprint, Response, jsonify, request
+
+from calculator import InputError, score
+from webui.error_pages import api_error
+from webui.openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+@bp.post("/score")
+def score_endpoint() -> Response | tuple[Response, int]:
+    """Score the JSON body: 200 with the result JSON, 422 with the error JSON."""
+    if not request.is_json:
+        return api_error(415, "body", "send the inputs as JSON with Content-Type: "
+                         "application/json", "application/json")
+    body = request.get_data(cache=False)  # refused with 413 above MAX_CONTENT_LENGTH
+    try:
+        payload = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return api_error(400, "body", "the body is not valid JSON; send one object of "
+                         "named inputs, e.g. {\"albumin\": 35, ...}", "a JSON object")
+    try:
+        profile = score(payload)
+    except InputError as error:
+        return jsonify(error.to_json()), 422
+    return jsonify(profile.to_dict())
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())

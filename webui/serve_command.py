@@ -1,0 +1,68 @@
+"""``hcc-prognosis serve``: the web calculator on waitress, a production WSGI server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_THREADS = 4
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST}; use 0.0.0.0 "
+                             "only behind a TLS-terminating proxy)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"worker threads (default {DEFAULT_THREADS})")
+
+
+def make_server(host: str, port: int, threads: int = DEFAULT_THREADS) -> Any:
+    """A waitress server for the app, bound to ``host:port`` but not yet serving.
+
+    The caller runs it with ``server.run()`` and stops it with ``server.close()``.
+    """
+    from waitress import create_server
+
+    from webui import create_app
+
+    return create_server(create_app(), host=host, port=port, threads=threads,
+                         ident="hcc-prognosis", clear_untrusted_proxy_headers=True)
+
+
+def server_url(server: Any) -> str:
+    """The URL a browser opens for a bound waitress server."""
+    host = str(server.effective_host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{server.effective_port}/"
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        print(f"hcc-prognosis serve: --port must be between 0 and 65535; got {args.port}")
+        return 2
+    if args.threads < 1:
+        print(f"hcc-prognosis serve: --threads must be at least 1; got {args.threads}")
+        return 2
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        server = make_server(args.host, args.port, args.threads)
+    except OSError as error:
+        print(f"hcc-prognosis serve: cannot listen on {args.host}:{args.port}: "
+              f"{error.strerror or error}")
+        return 2
+    print(f"hcc-prognosis web calculator on {server_url(server)} (Ctrl+C to stop)",
+          flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
