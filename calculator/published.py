@@ -185,6 +185,8 @@ COHORT: Final = {
     "population": ("advanced or metastatic HCC that progressed on first-line atezolizumab + "
                    "bevacizumab, then started second-line therapy"),
     "n": 58,
+    "accrual_first_month": (2020, 10),  # (year, month), Methods: October 2020
+    "accrual_last_month": (2024, 6),    # June 2024
     "treatment": {"sorafenib": 41, "regorafenib": 7, "cabozantinib": 6, "other": 4},
     "deaths": 40,
     "progressions": 49,

@@ -298,7 +298,7 @@ def _parse(rows: list[tuple[int, list[str]]]) -> dict[str, np.ndarray]:
             "the file is empty; it needs a header row naming the columns "
             f"({', '.join(COLUMN_NAMES)}) and one row per patient")])
     header_line, header_cells = rows[header_at]
-    header = [name.strip().lower() for name in header_cells]
+    header = [name.replace("\ufeff", "").strip().lower() for name in header_cells]
     seen: dict[str, int] = {}
     for position, name in enumerate(header):
         if name in seen:

@@ -213,7 +213,7 @@ def wald_fit(coef: np.ndarray, se: np.ndarray, loglik: np.ndarray,
 
 #: lifelines' Newton-Raphson stopping rules, tightened for comparisons at 1e-6. With
 #: ``{"precision": 1e-12}`` alone it still stops once the Newton decrement
-#: :math:`g^\top H^{-1} g / 2` is below 1e-12, which on random 40-patient cohorts left
+#: :math:`g^\\top H^{-1} g / 2` is below 1e-12, which on random 40-patient cohorts left
 #: coefficients up to 4e-7 (7.5e-5 relative) from the maximum; with these options the
 #: largest difference from :func:`cox_fit` was 5e-11 (2e-9 relative).
 LIFELINES_FIT_OPTIONS = {"precision": 1e-20, "r_precision": 1e-15}
@@ -571,12 +571,12 @@ def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
     """Covariates that take part in a direction of monotone likelihood (one cohort).
 
     The partial likelihood rises without bound along a direction :math:`d` iff
-    :math:`d^\top (x_i - x_j) \ge 0` for every death :math:`i` and every :math:`j` in
-    its risk set; with a non-singular information such a :math:`d \ne 0` makes it
+    :math:`d^\\top (x_i - x_j) \\ge 0` for every death :math:`i` and every :math:`j` in
+    its risk set; with a non-singular information such a :math:`d \\ne 0` makes it
     strictly increasing, so no finite maximum exists and exactly the coefficients with
-    :math:`d_k \ne 0` for some such :math:`d` run off to infinity. For each covariate
-    two linear programmes, :math:`\max \pm d_k` subject to those constraints and
-    :math:`|d| \le 1`, tell whether it takes part (Albert & Anderson 1984 for the
+    :math:`d_k \\ne 0` for some such :math:`d` run off to infinity. For each covariate
+    two linear programmes, :math:`\\max \\pm d_k` subject to those constraints and
+    :math:`|d| \\le 1`, tell whether it takes part (Albert & Anderson 1984 for the
     logistic analogue; Heinze & Schemper 2001).
 
     Used only for the rare cohorts whose Newton-Raphson iteration diverged along a

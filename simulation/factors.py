@@ -57,12 +57,12 @@ def pni_values(albumin_g_l: Any, lymphocytes_10e9_l: Any) -> np.ndarray:
               \\mathrm{lymphocytes\\ (10^9/L)}
 
     Laboratory values carry a few decimals, so the exact PNI has at most a few decimals
-    too; the binary float sum can miss it by one unit in the last place (37.1 + 5 x 2.1
+    too; the binary float sum can miss it by one unit in the last place (47.3 + 5 x 0.06
     gives 47.599999999999994). Rounding the sum to 9 decimals restores the exact decimal
     value, so a PNI of exactly 47.6 counts as high, as the calculator decides it.
 
-    >>> float(pni_values(37.1, 2.1)) == 47.6
-    True
+    >>> 47.3 + 5 * 0.06 < 47.6, float(pni_values(47.3, 0.06)) == 47.6
+    (True, True)
     """
     raw = prognostic_nutritional_index(np.asarray(albumin_g_l, dtype=float),
                                        np.asarray(lymphocytes_10e9_l, dtype=float))

@@ -62,10 +62,6 @@ DEFAULT_ECOG2_SHARE = 0.10
 #: Marks a design number that :func:`simulation.calibrate.calibrate` solves for.
 CALIBRATED = "calibrated"
 
-_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
-                "september", "october", "november", "december")
-
-
 class ScenarioError(InputError):
     """A scenario that cannot be built: names the field, the value and what is allowed."""
 
@@ -75,20 +71,16 @@ def _error(field_name: str, value: Any, allowed: str, message: str,
     return ScenarioError(field_name, value, None, allowed, message, hint)
 
 
-def accrual_window_months(design: str = COHORT["design"]) -> int:
-    """Length in months of the recruitment period named in the cohort's design text.
+def accrual_window_months() -> int:
+    """Length in months of the study's recruitment period, first to last month inclusive.
 
-    From the first day of the first month to the last day of the last one, so
     October 2020 - June 2024 is 45 months.
 
-    >>> accrual_window_months("retrospective, October 2020 - June 2024")
+    >>> accrual_window_months()
     45
     """
-    found = re.findall(r"(" + "|".join(_MONTH_NAMES) + r")\s+(\d{4})", design.lower())
-    if len(found) != 2:
-        raise ValueError(f"cannot read an accrual window from {design!r}")
-    (m1, y1), (m2, y2) = found
-    return (int(y2) - int(y1)) * 12 + _MONTH_NAMES.index(m2) - _MONTH_NAMES.index(m1) + 1
+    (y1, m1), (y2, m2) = COHORT["accrual_first_month"], COHORT["accrual_last_month"]
+    return (y2 - y1) * 12 + m2 - m1 + 1
 
 
 def _published_median(endpoint: str) -> float:

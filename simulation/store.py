@@ -129,6 +129,7 @@ class LedgerEntry:
     estimand: str
     kind: str
     message: str
+    replicate: int | None = None  # None: the record's own replicate
 
 
 @dataclass(frozen=True)
@@ -323,8 +324,8 @@ class Store:
                   _none_if_nan(row.low_share), row.flag) for row in record.rows])
             self._db.executemany(
                 "INSERT OR IGNORE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
-                [(record.scenario, record.replicate, e.method, e.estimand, e.kind, e.message)
-                 for e in record.ledger])
+                [(record.scenario, record.replicate if e.replicate is None else e.replicate,
+                  e.method, e.estimand, e.kind, e.message) for e in record.ledger])
         return True
 
     def replicate_counts(self, scenario: str) -> dict[str, int]:
@@ -353,11 +354,11 @@ class Store:
 
     def table(self, name: str) -> list[tuple]:
         """All rows of a results table, in key order (for comparisons and export)."""
-        if name not in ("replicates", "results", "failures", "reference"):
-            raise ValueError(f"unknown table {name!r}")
-        return self._db.execute(f"SELECT * FROM {name} ORDER BY 1, 2, 3, 4").fetchall() \
-            if name != "replicates" else \
-            self._db.execute("SELECT * FROM replicates ORDER BY 1, 2").fetchall()
+        keys = {"replicates": "1, 2", "results": "1, 2, 3, 4", "failures": "1, 2, 3, 4, 5, 6",
+                "reference": "1, 2, 3"}
+        if name not in keys:
+            raise ValueError(f"unknown table {name!r}; known: {', '.join(keys)}")
+        return self._db.execute(f"SELECT * FROM {name} ORDER BY {keys[name]}").fetchall()
 
     # --- reference values -----------------------------------------------------------------
     def has_reference(self, scenario: str) -> bool:

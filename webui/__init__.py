@@ -21,7 +21,7 @@ from calculator import __version__, published
 from webui import api, health, views
 from webui.error_pages import register_error_handlers
 from webui.field_help import field_help
-from webui.forms import DISPLAY_ORDER, LABELS, UNIT_FIELDS
+from webui.forms import DISPLAY_ORDER, LABELS, UNIT_FIELDS, options
 from webui.logs import CalculatorFlask, register_access_log
 from webui.presentation import register_filters
 from webui.security import register_security_headers
@@ -67,5 +67,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_filters(app)
     app.jinja_env.globals.update(
         version=__version__, published=published, help_text=field_help(), labels=LABELS,
-        display_order=DISPLAY_ORDER, unit_fields=UNIT_FIELDS)
+        display_order=DISPLAY_ORDER, unit_fields=UNIT_FIELDS, options=options)
     return app

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Final
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField
+from wtforms import StringField
 
 from calculator.child_pugh import ASCITES, CLASSES, ENCEPHALOPATHY
 from calculator.profile import CHILD_PUGH_ITEMS, FIELDS, REQUIRED
@@ -87,18 +87,27 @@ def choice_label(name: str, code: str) -> str:
     return labels.get(code, code)
 
 
-def _unit_field(name: str) -> SelectField:
-    return SelectField(f"{LABELS[name]} unit", default=FORM_UNITS[name], validate_choice=False,
-                       choices=[(u, pretty_unit(u)) for u in QUANTITIES[name].units])
+def options(key: str) -> tuple[tuple[str, str], ...]:
+    """The (value, label) pairs of a selector: a unit (``albumin_unit``), a categorical
+    input or ``extrahepatic_spread``."""
+    name = input_group(key)
+    if key != name:
+        return tuple((u, pretty_unit(u)) for u in QUANTITIES[name].units)
+    if key == "extrahepatic_spread":
+        return (("yes", "Yes, present"), ("no", "No"))
+    return (NOT_GIVEN, *_CHOICE_LABELS[key].items())
 
 
-def _choice_field(name: str) -> SelectField:
-    return SelectField(LABELS[name], default="", validate_choice=False,
-                       choices=[NOT_GIVEN, *_CHOICE_LABELS[name].items()])
+def _unit_field(name: str) -> StringField:
+    return StringField(f"{LABELS[name]} unit", default=FORM_UNITS[name])
 
 
 class ScoreForm(FlaskForm):
-    """The calculator's form; field names are the interface names of the core."""
+    """The calculator's form; field names are the interface names of the core.
+
+    Every field is plain text to WTForms: the templates draw the selectors from
+    :func:`options`, and the core, not WTForms, checks the choices.
+    """
 
     albumin = StringField(LABELS["albumin"])
     albumin_unit = _unit_field("albumin")
@@ -106,15 +115,13 @@ class ScoreForm(FlaskForm):
     lymphocytes_unit = _unit_field("lymphocytes")
     afp = StringField(LABELS["afp"])
     afp_unit = _unit_field("afp")
-    extrahepatic_spread = RadioField(LABELS["extrahepatic_spread"], default="",
-                                     validate_choice=False,
-                                     choices=[("yes", "Yes, present"), ("no", "No")])
+    extrahepatic_spread = StringField(LABELS["extrahepatic_spread"], default="")
     bilirubin = StringField(LABELS["bilirubin"])
     bilirubin_unit = _unit_field("bilirubin")
     inr = StringField(LABELS["inr"])
-    ascites = _choice_field("ascites")
-    encephalopathy = _choice_field("encephalopathy")
-    child_pugh_class = _choice_field("child_pugh_class")
+    ascites = StringField(LABELS["ascites"], default="")
+    encephalopathy = StringField(LABELS["encephalopathy"], default="")
+    child_pugh_class = StringField(LABELS["child_pugh_class"], default="")
 
     def raw_inputs(self) -> dict[str, str]:
         """What was posted for each input, as typed; ``""`` for what was not posted.

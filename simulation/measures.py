@@ -1,0 +1,400 @@
+"""Performance measures of a simulation study, each with its Monte Carlo standard error.
+
+For an estimand with true value :math:`\\theta` and :math:`n` usable replicates giving
+estimates :math:`t_i` and model SEs :math:`s_i` (Morris, White & Crowther 2019, Table 6):
+
+==============  ===========================================  ===========================================
+measure          estimate                                     Monte Carlo SE
+==============  ===========================================  ===========================================
+bias             :math:`\\bar t - \\theta`                     :math:`\\sqrt{\\sum (t_i - \\bar t)^2 / (n(n-1))}`
+empSE            :math:`\\sqrt{\\sum (t_i - \\bar t)^2/(n-1)}`  :math:`\\mathrm{empSE}/\\sqrt{2(n-1)}`
+MSE              :math:`\\overline{(t - \\theta)^2}`            :math:`\\sqrt{\\sum ((t_i-\\theta)^2 - \\mathrm{MSE})^2 / (n(n-1))}`
+modSE            :math:`\\sqrt{\\overline{s^2}}`                :math:`\\sqrt{\\mathrm{Var}(s^2) / (4 n\\, \\mathrm{modSE}^2)}`
+rel. error       :math:`100(\\mathrm{modSE}/\\mathrm{empSE} - 1)`  :math:`100\\frac{\\mathrm{modSE}}{\\mathrm{empSE}}\\sqrt{\\frac{\\mathrm{Var}(s^2)}{4n\\,\\mathrm{modSE}^4} + \\frac{1}{2(n-1)}}`
+coverage         share of Wald 95% CIs holding :math:`\\theta`  :math:`\\sqrt{p(1-p)/n}`
+rejection        share with p < 0.05                          :math:`\\sqrt{p(1-p)/n}`
+==============  ===========================================  ===========================================
+
+A quantile :math:`q` of the cut-off's distribution gets the distribution-free Monte Carlo
+SE :math:`(x_{(u)} - x_{(l)}) / (2 \\cdot 1.96)`, with :math:`l, u = nq \\mp 1.96\\sqrt{nq(1-q)}`
+the ranks of its binomial 95% interval (Conover 1999, section 3.2).
+
+**Truth.** Where the analysis model contains the generating model, the truth is the
+generating conditional log-HR (:func:`simulation.scenarios.truth`); for the data-driven
+cut-offs under a step truth the estimand is the log-HR of the true step, so their bias
+includes what choosing the cut-off costs. Where the analysis model is not the truth (a
+continuous PNI effect analysed dichotomised; a univariable model when other factors act;
+a step analysed as continuous), the truth is a **large-sample reference**: the method
+applied to one cohort of :data:`REFERENCE_N` patients drawn from the scenario with its own
+seed stream (:func:`simulation.seeds.reference_rng`), computed once per scenario with the
+fast engine and stored in the study file, labelled as such with its model SE.
+
+References
+----------
+.. [1] Morris TP, White IR, Crowther MJ. Using simulation studies to evaluate statistical
+   methods. Stat Med 2019;38:2074-2102 (Table 6).
+.. [2] Conover WJ. Practical Nonparametric Statistics, 3rd ed. Wiley 1999, section 3.2
+   (confidence interval for a quantile).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simulation.methods import (ALPHA, DICHOTOMISED, ESTIMAND_FACTOR,
+                                FIXED_CUTOFF, LOGHR_ESTIMANDS, MAXSTAT_MAX_SHARE,
+                                MAXSTAT_MIN_SHARE, METHODS, MV_FACTORS, SELECTED_ESTIMANDS,
+                                analyze_stack, estimands_of, stack_cohorts)
+from simulation.scenarios import PNI_SLOPE, Scenario, truth
+
+#: Patients in the cohort of a large-sample reference value.
+REFERENCE_N = 1_000_000
+#: z of the two-sided 95% intervals (coverage uses the Cox fits' own Wald intervals).
+Z95 = 1.959963984540054
+#: Quantiles of the cut-off's distribution that ``summarize`` reports.
+CUTOFF_QUANTILES = {"q025": 0.025, "median": 0.5, "q975": 0.975}
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The value an estimand is compared with.
+
+    ``kind`` is ``generating`` (from the scenario's model), ``reference`` (large-sample
+    reference value, with its ``se``) or ``none`` (no true value: the ``*_selected``
+    shares, or a cut-off where PNI has no effect).
+    """
+
+    value: float | None
+    kind: str
+    se: float | None
+    label: str
+
+
+# ---------------------------------------------------------------------------------------
+# Which truth applies
+# ---------------------------------------------------------------------------------------
+
+def _model_factors(estimand: str) -> tuple[str, ...]:
+    prefix, _, model = estimand.partition("_")
+    if model.startswith("uv"):
+        return (ESTIMAND_FACTOR[prefix],)
+    return MV_FACTORS
+
+
+def model_holds_truth(scenario: Scenario, method: str, estimand: str) -> bool:
+    """True when the analysis model of ``estimand`` contains the generating model.
+
+    Every factor with a non-zero generating effect must be in the model with the right
+    form: a PNI step for the dichotomising methods (at the true cut-off for ``fixed``;
+    for the data-driven cut-offs the estimand *is* the true step's log-HR), a PNI slope
+    for ``continuous``.
+    """
+    in_model = _model_factors(estimand)
+    for name, beta in truth(scenario).items():
+        if beta == 0.0:
+            continue
+        if name == "pni_low":
+            ok = ("pni_low" in in_model and method in DICHOTOMISED
+                  and (method != "fixed" or scenario.pni_cutoff == FIXED_CUTOFF))
+        elif name == PNI_SLOPE:
+            ok = "pni_low" in in_model and method == "continuous"
+        else:
+            ok = name in in_model
+        if not ok:
+            return False
+    return True
+
+
+def generating_value(scenario: Scenario, method: str, estimand: str) -> float:
+    """The generating coefficient of the estimand's factor (0 if it has no effect)."""
+    effects = truth(scenario)
+    factor = ESTIMAND_FACTOR[estimand.partition("_")[0]]
+    if factor == "pni_low":
+        return float(effects.get(PNI_SLOPE if method == "continuous" else "pni_low", 0.0))
+    return float(effects.get(factor, 0.0))
+
+
+def pni_has_effect(scenario: Scenario) -> bool:
+    effects = truth(scenario)
+    return effects.get("pni_low", 0.0) != 0.0 or effects.get(PNI_SLOPE, 0.0) != 0.0
+
+
+def truth_kind(scenario: Scenario, method: str, estimand: str) -> str:
+    """``generating``, ``reference`` or ``none`` for this (method, estimand)."""
+    if estimand in SELECTED_ESTIMANDS:
+        return "none"
+    if estimand == "cutoff":
+        if not pni_has_effect(scenario):
+            return "none"
+        return "generating" if scenario.pni_effect == "step" else "reference"
+    return "generating" if model_holds_truth(scenario, method, estimand) else "reference"
+
+
+def needs_reference(scenario: Scenario, methods: Sequence[str] = METHODS) -> bool:
+    """Whether any estimand of ``scenario`` is compared with a reference value."""
+    return any(truth_kind(scenario, m, e) == "reference"
+               for m in methods for e in estimands_of(m))
+
+
+def reference_label(method: str, n: int) -> str:
+    return (f"large-sample reference: the {method} method applied to one cohort of "
+            f"{n:,} patients drawn from the scenario (its own seed stream)")
+
+
+def reference_rows(scenario: Scenario, seed: int, n: int = REFERENCE_N,
+                   methods: Sequence[str] = METHODS
+                   ) -> list[tuple[str, str, float | None, float | None]]:
+    """``(method, estimand, value, se)`` of each method applied to one big cohort.
+
+    The cohort is drawn with :func:`simulation.seeds.reference_rng` (a stream no
+    replicate uses) and analysed with the fast engine, one method at a time to bound
+    memory. Values are stored for every log-HR and cut-off estimand; the selection shares
+    have no reference.
+    """
+    from simulation.generate import generate_cohort
+    from simulation.seeds import reference_rng
+
+    cohort = generate_cohort(scenario, int(n), reference_rng(seed, scenario.name))
+    stack = stack_cohorts([cohort])
+    del cohort
+    rows: list[tuple[str, str, float | None, float | None]] = []
+    for method in methods:
+        out = analyze_stack(stack, "fast", (method,), selection=False)
+        for estimand in estimands_of(method):
+            if estimand in SELECTED_ESTIMANDS:
+                continue
+            result = out.results[(method, estimand)]
+            value = float(result.estimate[0]) if result.ok[0] else None
+            se = float(result.se[0]) if result.ok[0] and np.isfinite(result.se[0]) else None
+            rows.append((method, estimand, value, se))
+    return rows
+
+
+def truth_for(scenario: Scenario, method: str, estimand: str,
+              reference: Mapping[tuple[str, str], tuple[Any, Any, int, str]]) -> Truth:
+    """The :class:`Truth` of one (method, estimand) of ``scenario``.
+
+    ``reference`` maps ``(method, estimand)`` to ``(value, se, n, label)`` as
+    :meth:`simulation.store.Store.reference` returns it.
+    """
+    kind = truth_kind(scenario, method, estimand)
+    if kind == "none":
+        what = ("the share of replicates that call the factor an independent predictor"
+                if estimand in SELECTED_ESTIMANDS else "PNI has no effect: no true cut-off")
+        return Truth(None, "none", None, what)
+    if kind == "generating":
+        if estimand == "cutoff":
+            return Truth(float(scenario.pni_cutoff), kind, None,
+                         "generating: the true PNI step")
+        return Truth(generating_value(scenario, method, estimand), kind, None,
+                     "generating conditional log-HR")
+    if (method, estimand) not in reference:
+        return Truth(None, "reference", None, "large-sample reference not computed")
+    value, se, n, label = reference[(method, estimand)]
+    return Truth(None if value is None else float(value), "reference",
+                 None if se is None else float(se), label)
+
+
+# ---------------------------------------------------------------------------------------
+# The measures
+# ---------------------------------------------------------------------------------------
+
+def _f(x: Any) -> float | None:
+    """A finite float, or None."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def proportion(hits: np.ndarray) -> tuple[float | None, float | None]:
+    """A share and its Monte Carlo SE :math:`\\sqrt{p(1-p)/n}`."""
+    n = hits.size
+    if n == 0:
+        return None, None
+    p = float(np.mean(hits))
+    return p, math.sqrt(p * (1.0 - p) / n)
+
+
+def performance(estimate: np.ndarray, se: np.ndarray, ci_lower: np.ndarray,
+                ci_upper: np.ndarray, p: np.ndarray, theta: float | None,
+                alpha: float = ALPHA) -> dict[str, float | None]:
+    """Morris, White & Crowther (2019) Table 6 measures of usable replicates.
+
+    Returns ``mean``, ``bias``, ``empse``, ``mse``, ``modse``, ``relerr_modse``,
+    ``coverage`` and ``rejection``, each with ``<name>_mcse``; None where undefined
+    (no truth, or fewer than two replicates).
+
+    >>> m = performance(np.array([0.9, 1.1, 1.0, 1.2]), np.full(4, 0.1),
+    ...                 np.array([0.7, 0.9, 0.8, 1.0]), np.array([1.1, 1.3, 1.2, 1.4]),
+    ...                 np.array([0.01, 0.2, 0.03, 0.04]), 1.0)
+    >>> round(m["bias"], 4), round(m["bias_mcse"], 4), m["coverage"], m["rejection"]
+    (0.05, 0.0645, 1.0, 0.75)
+    """
+    t = np.asarray(estimate, dtype=float)
+    s = np.asarray(se, dtype=float)
+    n = t.size
+    out: dict[str, float | None] = dict.fromkeys(
+        ["mean", "mean_mcse", "bias", "bias_mcse", "empse", "empse_mcse", "mse", "mse_mcse",
+         "modse", "modse_mcse", "relerr_modse", "relerr_modse_mcse", "coverage",
+         "coverage_mcse", "rejection", "rejection_mcse"])
+    if n == 0:
+        return out
+    mean = float(t.mean())
+    out["mean"] = mean
+    if n >= 2:
+        ss = float(((t - mean) ** 2).sum())
+        out["mean_mcse"] = math.sqrt(ss / (n * (n - 1)))
+        empse = math.sqrt(ss / (n - 1))
+        out["empse"] = empse
+        out["empse_mcse"] = empse / math.sqrt(2 * (n - 1))
+    if theta is not None:
+        out["bias"] = mean - theta
+        out["bias_mcse"] = out["mean_mcse"]
+        sq = (t - theta) ** 2
+        mse = float(sq.mean())
+        out["mse"] = mse
+        if n >= 2:
+            out["mse_mcse"] = math.sqrt(float(((sq - mse) ** 2).sum()) / (n * (n - 1)))
+        with np.errstate(invalid="ignore"):
+            out["coverage"], out["coverage_mcse"] = proportion(
+                (ci_lower <= theta) & (theta <= ci_upper))
+    if np.isfinite(s).all() and n >= 2:
+        s2 = s ** 2
+        modse = math.sqrt(float(s2.mean()))
+        var_s2 = float(s2.var(ddof=1))
+        out["modse"] = modse
+        if modse > 0:
+            out["modse_mcse"] = math.sqrt(var_s2 / (4 * n * modse ** 2))
+        empse = out["empse"]
+        if empse and modse > 0:
+            ratio = modse / empse
+            out["relerr_modse"] = 100.0 * (ratio - 1.0)
+            out["relerr_modse_mcse"] = 100.0 * ratio * math.sqrt(
+                var_s2 / (4 * n * modse ** 4) + 1.0 / (2 * (n - 1)))
+    with np.errstate(invalid="ignore"):
+        out["rejection"], out["rejection_mcse"] = proportion(np.asarray(p) < alpha)
+    return {k: _f(v) for k, v in out.items()}
+
+
+def quantile_with_mcse(values: np.ndarray, q: float) -> tuple[float | None, float | None]:
+    """Sample quantile (numpy's default, linear) and its distribution-free MCSE.
+
+    >>> quantile_with_mcse(np.arange(1.0, 101.0), 0.5)
+    (50.5, 5.102...)
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    n = x.size
+    if n == 0:
+        return None, None
+    value = float(np.quantile(x, q))
+    half = Z95 * math.sqrt(n * q * (1.0 - q))
+    lower = min(max(int(math.floor(n * q - half)), 0), n - 1)
+    upper = min(max(int(math.ceil(n * q + half)), 0), n - 1)
+    return value, float(x[upper] - x[lower]) / (2.0 * Z95)
+
+
+def cutoff_distribution(cutoff: np.ndarray, at_boundary: np.ndarray, low_share: np.ndarray
+                        ) -> dict[str, float | None]:
+    """Mean, SD, 2.5/50/97.5 percentiles, share at the search boundary and share of
+    cut-offs that leave fewer than 10% of patients in a group, each with its MCSE."""
+    out: dict[str, float | None] = {}
+    for name, q in CUTOFF_QUANTILES.items():
+        out[name], out[f"{name}_mcse"] = quantile_with_mcse(cutoff, q)
+    out["share_at_boundary"], out["share_at_boundary_mcse"] = proportion(
+        np.asarray(at_boundary, dtype=bool))
+    with np.errstate(invalid="ignore"):
+        extreme = (low_share < MAXSTAT_MIN_SHARE - 1e-12) | (low_share > MAXSTAT_MAX_SHARE + 1e-12)
+    out["share_small_group"], out["share_small_group_mcse"] = proportion(extreme)
+    out["low_share_mean"] = _f(np.mean(low_share)) if low_share.size else None
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# A study's summary
+# ---------------------------------------------------------------------------------------
+
+def _column(rows: list[tuple], index: int) -> np.ndarray:
+    return np.array([np.nan if r[index] is None else r[index] for r in rows], dtype=float)
+
+
+def summary_rows(store: Any) -> list[dict[str, Any]]:
+    """One dict per (scenario, method, estimand) with every measure and its MCSE.
+
+    ``store`` is an open :class:`simulation.store.Store`. Fields: ``scenario, method,
+    estimand, n_rep`` (replicates in the file), ``n_failed`` (of them, without a usable
+    estimate: failed replicates plus flagged estimates), ``n_used``, ``failures`` (count
+    per flag), ``truth, truth_kind, truth_se, truth_label``, then the measures of
+    :func:`performance` (log-HRs), :func:`cutoff_distribution` (cut-offs) or the share
+    selected in ``rejection`` (``*_selected``). ``rejection_naive`` is the rejection
+    rate of the plain Wald p (it differs from ``rejection`` for maxstat's univariable
+    PNI, whose own p is the Lausen-Schumacher one).
+    """
+    from simulation.scenarios import scenario_from_dict
+
+    out: list[dict[str, Any]] = []
+    for name, definition, requested in store.scenarios():
+        scenario = scenario_from_dict(definition)
+        counts = store.replicate_counts(name)
+        n_rep = counts["ok"] + counts["failed"]
+        reference = store.reference(name)
+        grouped: dict[tuple[str, str], list[tuple]] = {}
+        for row in store.results(name):
+            grouped.setdefault((row[1], row[2]), []).append(row)
+        for method in METHODS:
+            for estimand in estimands_of(method):
+                rows = grouped.get((method, estimand), [])
+                if not rows and n_rep == 0:
+                    continue
+                out.append(_summary_row(scenario, method, estimand, rows, n_rep,
+                                        counts["failed"], requested, reference))
+    return out
+
+
+def _summary_row(scenario: Scenario, method: str, estimand: str, rows: list[tuple],
+                 n_rep: int, failed_replicates: int, requested: int,
+                 reference: Mapping[tuple[str, str], tuple[Any, Any, int, str]]
+                 ) -> dict[str, Any]:
+    ok = np.array([bool(r[9]) for r in rows], dtype=bool)
+    flags: dict[str, int] = {}
+    for r in rows:
+        if not r[9]:
+            flags[r[12]] = flags.get(r[12], 0) + 1
+    if failed_replicates:
+        flags["replicate-failed"] = failed_replicates
+    used = [r for r, good in zip(rows, ok) if good]
+    theta = truth_for(scenario, method, estimand, reference)
+    record: dict[str, Any] = {
+        "scenario": scenario.name, "method": method, "estimand": estimand,
+        "n_rep": n_rep, "n_requested": requested, "n_failed": n_rep - len(used),
+        "n_used": len(used), "failures": flags, "truth": theta.value,
+        "truth_kind": theta.kind, "truth_se": theta.se, "truth_label": theta.label,
+    }
+    estimate = _column(used, 3)
+    if estimand in LOGHR_ESTIMANDS or estimand == "cutoff":
+        measures = performance(estimate, _column(used, 4), _column(used, 7), _column(used, 8),
+                               _column(used, 5), theta.value)
+        naive, naive_mcse = proportion(_column(used, 6) < ALPHA) if used else (None, None)
+        if estimand == "cutoff":
+            for key in ("modse", "modse_mcse", "relerr_modse", "relerr_modse_mcse",
+                        "coverage", "coverage_mcse"):
+                measures[key] = None
+            measures["sd"], measures["sd_mcse"] = measures["empse"], measures["empse_mcse"]
+            boundary = np.array([bool(r[10]) for r in used], dtype=bool)
+            measures.update(cutoff_distribution(estimate, boundary, _column(used, 11)))
+            if method != "maxstat":
+                measures["rejection"] = measures["rejection_mcse"] = None
+        else:
+            measures["rejection_naive"], measures["rejection_naive_mcse"] = naive, naive_mcse
+        record.update(measures)
+    else:
+        share, share_mcse = proportion(estimate > 0.5) if used else (None, None)
+        record.update({"mean": share, "mean_mcse": share_mcse,
+                       "rejection": share, "rejection_mcse": share_mcse})
+    return record
+

@@ -1,0 +1,453 @@
+"""Running a simulation study: chunks of replicates on a process pool or a Dask cluster.
+
+The replicates of a scenario are cut into fixed blocks of ``chunk_size``
+(``[k C, (k + 1) C)``). A block is the unit of work: its cohorts are generated (each from
+its own seed, :mod:`simulation.seeds`), stacked and analysed together by every method
+(:func:`simulation.methods.analyze_stack`), so the fast engine fits a whole block per
+call. Blocks are always complete, whatever the replicate count, and only the main process
+writes to the study file, one transaction per replicate (:mod:`simulation.store`). So a
+replicate's results do not depend on the worker count, the order in which blocks finish,
+the executor (process pool, Dask, or none), or on a resume after an interruption; a
+resumed block is recomputed whole and only its missing replicates are written.
+
+Executors:
+
+- ``workers = 1``: in this process;
+- ``workers > 1``: a :mod:`multiprocessing` pool (forkserver start method where
+  available); workers ignore SIGINT so that Ctrl-C reaches only the main process, which
+  stops the pool and keeps every replicate already written;
+- ``dask = "local:N"``: a Dask ``LocalCluster`` of N single-threaded worker processes;
+  ``dask = "tcp://host:port"``: an existing Dask scheduler (see the README for starting
+  one on several machines). Workers must run the same ``hcc-prognosis`` version: each
+  block's result carries the worker's version and a mismatch stops the run.
+
+A progress bar (tqdm, on stderr) shows replicates written and the time left.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from calculator import __version__
+from calculator.errors import InputError
+from simulation.measures import REFERENCE_N, needs_reference, reference_label, reference_rows
+from simulation.methods import (MAXSTAT_MAX_SHARE, MAXSTAT_MIN_SHARE, METHODS,
+                                METHODS_VERSION, estimands_of)
+from simulation.scenarios import Scenario
+from simulation.store import (LedgerEntry, ReplicateRecord, ResultRow, Store, StudyFileError,
+                              canonical_json)
+
+#: Replicates per block when a new study does not say otherwise.
+DEFAULT_CHUNK_SIZE = 100
+ENGINES = ("fast", "lifelines")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """What defines a study (its fingerprint) and how many replicates to have."""
+
+    scenarios: tuple[Scenario, ...]
+    replicates: int
+    seed: int
+    n: int = 58
+    engine: str = "fast"
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    reference_n: int = REFERENCE_N
+
+    def __post_init__(self) -> None:
+        from simulation.seeds import check_seed
+
+        check_seed(self.seed)
+        for name, value, low in (("replicates", self.replicates, 1), ("n", self.n, 10),
+                                 ("chunk_size", self.chunk_size, 1),
+                                 ("reference_n", self.reference_n, 1000)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InputError(name, value, None, f"a whole number >= {low}",
+                                 f"{name.replace('_', '-')} must be a whole number >= {low}; "
+                                 f"got {value!r}")
+        if self.engine not in ENGINES:
+            raise InputError("engine", self.engine, None, " or ".join(ENGINES),
+                             f"engine must be one of {', '.join(ENGINES)}; got {self.engine!r}")
+        names = [s.name for s in self.scenarios]
+        if not names:
+            raise InputError("scenario", None, None, "at least one scenario",
+                             "give at least one --scenario")
+        if len(set(names)) != len(names):
+            raise InputError("scenario", names, None, "distinct scenario names",
+                             f"each scenario may be given once; got {names}")
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must be equal for two runs to be the same study."""
+        return {"package": "hcc-prognosis", "version": __version__, "seed": self.seed,
+                "n": self.n, "engine": self.engine, "chunk_size": self.chunk_size,
+                "methods": list(METHODS), "methods_version": METHODS_VERSION,
+                "maxstat_window": [MAXSTAT_MIN_SHARE, MAXSTAT_MAX_SHARE],
+                "reference_n": self.reference_n}
+
+
+# ---------------------------------------------------------------------------------------
+# One block of replicates (runs in a worker)
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """A block of replicates of one scenario; ``keep`` are the ones to return."""
+
+    scenario: str          # canonical JSON of the scenario's definition
+    seed: int
+    n: int
+    engine: str
+    start: int
+    stop: int
+    keep: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What a worker sends back: its package version and the block's records."""
+
+    version: str
+    records: tuple[ReplicateRecord, ...]
+
+
+@lru_cache(maxsize=16)
+def _scenario(definition: str) -> Scenario:
+    import json
+
+    from simulation.scenarios import scenario_from_dict
+
+    return scenario_from_dict(json.loads(definition))
+
+
+def _exception_text(exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)
+    place = f" (at {Path(where[-1].filename).name}:{where[-1].lineno})" if where else ""
+    return f"{type(exc).__name__}: {exc}{place}"
+
+
+def _records(scenario: str, replicates: Sequence[int], analysis: Any
+             ) -> list[ReplicateRecord]:
+    import numpy as np
+
+    def num(x: Any) -> float | None:
+        x = float(x)
+        return x if np.isfinite(x) else None
+
+    out = []
+    for i, r in enumerate(replicates):
+        rows, ledger = [], []
+        for method in analysis.methods:
+            for estimand in estimands_of(method):
+                res = analysis.results.get((method, estimand))
+                if res is None:
+                    continue
+                rows.append(ResultRow(
+                    method=method, estimand=estimand, estimate=num(res.estimate[i]),
+                    se=num(res.se[i]), p=num(res.p[i]), p_naive=num(res.p_naive[i]),
+                    ci_lower=num(res.ci_lower[i]), ci_upper=num(res.ci_upper[i]),
+                    ok=bool(res.ok[i]),
+                    at_boundary=None if res.at_boundary is None else bool(res.at_boundary[i]),
+                    low_share=None if res.low_share is None else num(res.low_share[i]),
+                    flag=str(res.flag[i])))
+                if not res.ok[i]:
+                    ledger.append(LedgerEntry(method, estimand, str(res.flag[i]),
+                                              str(res.detail[i])))
+        out.append(ReplicateRecord(scenario, int(r), "ok", int(analysis.n[i]),
+                                   int(analysis.deaths[i]), tuple(rows), tuple(ledger)))
+    return out
+
+
+def _failed(scenario: str, r: int, stage: str, exc: BaseException) -> ReplicateRecord:
+    return ReplicateRecord(scenario, int(r), "failed", None, None, (),
+                           (LedgerEntry("", "", "exception", f"{stage}: {_exception_text(exc)}"),))
+
+
+def run_chunk(task: ChunkTask) -> ChunkResult:
+    """Generate and analyse one block of replicates; never raises for a bad replicate.
+
+    A replicate whose cohort cannot be generated or analysed is returned ``failed`` with
+    the exception in the ledger (counted, never re-drawn). If the block's batched
+    analysis raises, its replicates are analysed one at a time to find the culprit.
+    Warnings are recorded in the ledger (under the block's first replicate), whatever
+    the warning filters of the calling process.
+    """
+    from simulation.generate import generate_cohort
+    from simulation.methods import analyze_stack, stack_cohorts
+    from simulation.seeds import replicate_rng
+
+    scenario = _scenario(task.scenario)
+    name = scenario.name
+    cohorts: dict[int, Any] = {}
+    failed: dict[int, ReplicateRecord] = {}
+    records: dict[int, ReplicateRecord] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for r in range(task.start, task.stop):
+            try:
+                cohorts[r] = generate_cohort(scenario, task.n, replicate_rng(task.seed, name, r))
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded
+                failed[r] = _failed(name, r, "generating the cohort", exc)
+        good = sorted(cohorts)
+        if good:
+            try:
+                analysis = analyze_stack(stack_cohorts([cohorts[r] for r in good]), task.engine)
+                records.update(zip(good, _records(name, good, analysis)))
+            except Exception:  # noqa: BLE001 - isolate the replicate that fails
+                for r in good:
+                    try:
+                        one = analyze_stack(stack_cohorts([cohorts[r]]), task.engine)
+                        records[r] = _records(name, [r], one)[0]
+                    except Exception as exc:  # noqa: BLE001
+                        failed[r] = _failed(name, r, "analysing the cohort", exc)
+    records.update(failed)
+    keep = [records[r] for r in task.keep if r in records]
+    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    if notes and keep:
+        first = keep[0]
+        extra = tuple(LedgerEntry("", "", "warning",
+                                  f"replicates {task.start}-{task.stop - 1} (analysed "
+                                  f"together): {note}", replicate=task.start)
+                      for note in notes)
+        keep[0] = ReplicateRecord(first.scenario, first.replicate, first.status, first.n,
+                                  first.deaths, first.rows, first.ledger + extra)
+    return ChunkResult(__version__, tuple(keep))
+
+
+# ---------------------------------------------------------------------------------------
+# Planning and running
+# ---------------------------------------------------------------------------------------
+
+def plan(config: StudyConfig, finished: dict[str, set[int]]) -> list[ChunkTask]:
+    """The blocks that still hold missing replicates, scenario by scenario."""
+    tasks = []
+    size = config.chunk_size
+    for scenario in config.scenarios:
+        definition = canonical_json(scenario.to_dict())
+        done = finished.get(scenario.name, set())
+        for start in range(0, config.replicates, size):
+            keep = tuple(r for r in range(start, min(start + size, config.replicates))
+                         if r not in done)
+            if keep:
+                tasks.append(ChunkTask(definition, config.seed, config.n, config.engine,
+                                       start, start + size, keep))
+    return tasks
+
+
+@dataclass
+class RunOutcome:
+    """What a run did."""
+
+    written: int = 0
+    failed: int = 0
+    already: int = 0
+    interrupted: bool = False
+    elapsed_s: float = 0.0
+    scenarios: list[str] = field(default_factory=list)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pool_results(tasks: Sequence[ChunkTask], workers: int) -> Iterator[ChunkResult]:
+    import multiprocessing
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["simulation.runner", "simulation.methods",
+                                        "simulation.generate", "simulation.cox"])
+    pool = context.Pool(processes=min(workers, len(tasks)), initializer=_ignore_sigint)
+    try:
+        yield from pool.imap_unordered(run_chunk, tasks, chunksize=1)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def parse_dask(spec: str) -> tuple[str, int | str]:
+    """``"local:N"`` -> ``("local", N)``; ``"tcp://host:port"`` (or any scheduler address)
+    -> ``("address", spec)``."""
+    if spec.startswith("local:"):
+        count = spec.partition(":")[2]
+        if not count.isdigit() or int(count) < 1:
+            raise InputError("dask", spec, None, "local:N with N >= 1, or tcp://host:port",
+                             f"--dask local:N needs a worker count N >= 1; got {spec!r}",
+                             "e.g. --dask local:4")
+        return "local", int(count)
+    if "://" not in spec:
+        raise InputError("dask", spec, None, "local:N, or a scheduler address tcp://host:port",
+                         f"--dask must be local:N or a scheduler address such as "
+                         f"tcp://10.0.0.5:8786; got {spec!r}")
+    return "address", spec
+
+
+def _dask_results(tasks: Sequence[ChunkTask], dask: Any) -> Iterator[ChunkResult]:
+    """Run the blocks on a Dask cluster: a Client, ``"local:N"`` or a scheduler address."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise InputError("dask", str(dask), None, "dask.distributed installed",
+                         "--dask needs dask.distributed", "pip install 'hcc-prognosis[dask]'"
+                         ) from None
+    own_client = own_cluster = None
+    if isinstance(dask, Client):
+        client = dask
+    else:
+        kind, value = parse_dask(dask)
+        if kind == "local":
+            own_cluster = LocalCluster(n_workers=int(value), threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
+            own_client = client = Client(own_cluster)
+        else:
+            try:
+                own_client = client = Client(str(value), timeout="20s")
+            except OSError as exc:
+                raise InputError("dask", str(value), None, "a reachable Dask scheduler",
+                                 f"cannot reach the Dask scheduler at {value}: {exc}",
+                                 "start one with 'dask scheduler' and workers with "
+                                 "'dask worker tcp://HOST:8786'") from None
+    futures = [client.submit(run_chunk, task, pure=False) for task in tasks]
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.cancel(futures)
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+def _local_results(tasks: Sequence[ChunkTask]) -> Iterator[ChunkResult]:
+    for task in tasks:
+        yield run_chunk(task)
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="rep", desc="replicates", disable=not enabled,
+                file=sys.stderr, smoothing=0.1, dynamic_ncols=True)
+
+
+def ensure_references(store: Store, config: StudyConfig,
+                      say: Callable[[str], None] = lambda text: None) -> None:
+    """Compute and store each scenario's large-sample reference, once."""
+    for scenario in config.scenarios:
+        if needs_reference(scenario) and not store.has_reference(scenario.name):
+            say(f"computing the large-sample reference values of {scenario.name} "
+                f"({config.reference_n:,} patients, once per study)")
+            rows = reference_rows(scenario, config.seed, config.reference_n)
+            store.write_reference(scenario.name, rows, config.reference_n,
+                                  reference_label("<method>", config.reference_n))
+
+
+def open_study(path: str | Path, config: StudyConfig, journal: str = "wal") -> Store:
+    """Open (or create) the study file and check that it holds this study."""
+    store = Store(path, journal=journal)
+    try:
+        store.claim(config.fingerprint())
+        for scenario in config.scenarios:
+            store.register_scenario(scenario.name, scenario.to_dict(), config.replicates)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = None,
+              dask: Any = None, progress: bool = True, journal: str = "wal",
+              command: Sequence[str] | str = "", say: Callable[[str], None] | None = None
+              ) -> RunOutcome:
+    """Run (or resume) a study into the SQLite file ``out``.
+
+    Parameters
+    ----------
+    config : StudyConfig
+    out : path
+        The study file; re-running the same study resumes it (only missing replicates
+        run), another study is refused (:class:`simulation.store.StudyFileError`).
+    workers : int, optional
+        Processes of the local pool (default: all cores); 1 runs in this process.
+    dask : str or distributed.Client, optional
+        ``"local:N"``, a scheduler address, or a connected Client; replaces the pool.
+    progress : bool
+        Show the progress bar.
+    say : callable, optional
+        Where to print status lines (default: stderr).
+
+    Returns
+    -------
+    RunOutcome
+        ``interrupted`` is True after Ctrl-C; everything written so far is kept.
+    """
+    say = say or (lambda text: print(text, file=sys.stderr))
+    workers = os.cpu_count() or 1 if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError("workers", workers, None, "a whole number >= 1",
+                         f"workers must be a whole number >= 1; got {workers!r}")
+    started = time.perf_counter()
+    outcome = RunOutcome(scenarios=[s.name for s in config.scenarios])
+    store = open_study(out, config, journal)
+    run_id = store.start_run(command)
+    try:
+        finished = {s.name: store.finished(s.name) for s in config.scenarios}
+        outcome.already = sum(len({r for r in done if r < config.replicates})
+                              for done in finished.values())
+        tasks = plan(config, finished)
+        todo = sum(len(t.keep) for t in tasks)
+        if todo == 0:
+            say(f"all {outcome.already} replicates are already in {out}; nothing to run")
+        else:
+            if outcome.already:
+                say(f"resuming: {outcome.already} replicates already in {out}, "
+                    f"{todo} to run")
+            ensure_references(store, config, say)
+            if dask is not None:
+                results: Iterable[ChunkResult] = _dask_results(tasks, dask)
+            elif workers > 1 and len(tasks) > 1:
+                results = _pool_results(tasks, workers)
+            else:
+                results = _local_results(tasks)
+            with _progress(todo, progress) as bar:
+                try:
+                    for result in results:
+                        if result.version != __version__:
+                            raise StudyFileError(
+                                out, f"a worker runs hcc-prognosis {result.version}, this is "
+                                     f"{__version__}: results would not be comparable",
+                                "install the same version on every Dask worker")
+                        for record in result.records:
+                            if store.write_replicate(record):
+                                outcome.written += 1
+                                outcome.failed += record.status == "failed"
+                        bar.update(len(result.records))
+                except KeyboardInterrupt:
+                    outcome.interrupted = True
+                finally:
+                    close = getattr(results, "close", None)
+                    if close is not None:
+                        try:
+                            close()
+                        except KeyboardInterrupt:
+                            outcome.interrupted = True
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    finally:
+        outcome.elapsed_s = time.perf_counter() - started
+        store.finish_run(run_id, outcome.written,
+                         "interrupted" if outcome.interrupted else "finished")
+        store.close()
+    return outcome
