@@ -30,7 +30,7 @@ import numpy as np
 from simulation.cohort_io import COLUMN_NAMES, COLUMNS, TEXT_COLUMNS
 from simulation.engines import DEFAULT_ENGINE, get_engine
 from simulation.factors import DEFAULT_PNI_CUTOFF, FACTORS, code_factors, pni_values
-from simulation.km import km_median
+from simulation.km import km_median, risk_sets
 from simulation.roc import roc_auc, youden_cutoff
 
 #: Significance level of the univariable screen that decides entry to the multivariable
@@ -117,6 +117,8 @@ def normalise_cohort(cohort: Mapping[str, Any]) -> dict[str, np.ndarray]:
     lengths = {name: len(v) for name, v in out.items()}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"the cohort's columns differ in length: {lengths}")
+    if not out["id"].size:
+        raise ValueError("the cohort has no patients")
     return out
 
 
@@ -249,15 +251,20 @@ def _logrank_section(time: np.ndarray, event: np.ndarray, coded: Mapping[str, np
 # Cox models
 # ---------------------------------------------------------------------------------------
 
+def _exp(value: float | None) -> float | None:
+    """exp, or None when the value is missing or the result would overflow."""
+    if value is None or value > math.log(np.finfo(float).max):
+        return None
+    return math.exp(value)
+
+
 def _cox_entry(fit: Any, b: int, j: int, n_used: int, events: int, exposed: int,
                usable: bool) -> dict[str, Any]:
     coef = _num(fit.coef[b, j]) if usable else None
     se = _num(fit.se[b, j]) if usable else None
     lower = _num(fit.ci_lower[b, j]) if usable else None
     upper = _num(fit.ci_upper[b, j]) if usable else None
-    return {"coef": coef, "se": se, "hr": None if coef is None else math.exp(coef),
-            "ci": [None if lower is None else math.exp(lower),
-                   None if upper is None else math.exp(upper)],
+    return {"coef": coef, "se": se, "hr": _exp(coef), "ci": [_exp(lower), _exp(upper)],
             "p": _num(fit.p[b, j]) if usable else None,
             "n_used": n_used, "events": events, "exposed": exposed}
 
@@ -278,6 +285,38 @@ def _why_not_estimable(x: np.ndarray, event: np.ndarray) -> str | None:
     return None
 
 
+def _binary_cox_trouble(label: str, time: np.ndarray, event: np.ndarray, x: np.ndarray
+                        ) -> str | None:
+    """Why a univariable Cox model of a 0/1 factor has no finite estimate, or None.
+
+    Only deaths at times when patients with and without the factor are both at risk
+    carry information about its hazard ratio. With none, the partial likelihood is flat;
+    when all of them fall on one level it rises without bound towards HR = 0 or
+    infinity (monotone likelihood, Therneau & Grambsch 2000, section 3.5). Deciding this
+    from the data, not from a fit, gives every engine the same verdict.
+    """
+    plain = _why_not_estimable(x, event)
+    if plain is not None:
+        return plain
+    sets = risk_sets(time[None], event[None], np.ones((1, time.size), dtype=bool))
+    exposed = sets.sort(x[None])
+    at_risk_exposed, _ = sets.tally(exposed)
+    _, deaths_exposed = sets.tally(exposed * sets.sort(event[None]))
+    mixed = sets.step & (sets.deaths > 0) & (at_risk_exposed > 0) & \
+        (at_risk_exposed < sets.at_risk)
+    with_it = int(deaths_exposed[mixed].sum())
+    without = int((sets.deaths - deaths_exposed)[mixed].sum())
+    if with_it + without == 0:
+        return (f"no information on {label}: no death occurs while patients with and "
+                f"without it are both at risk")
+    if with_it == 0 or without == 0:
+        return (f"complete separation for {label}: of the {with_it + without} deaths while "
+                f"patients with and without it were both at risk, {with_it} had it; the "
+                f"hazard ratio runs off to {'infinity' if without == 0 else '0'}, so it is "
+                f"not reported")
+    return None
+
+
 def _separation_reason(label: str, x: np.ndarray, event: np.ndarray) -> str:
     d1, d0 = int(event[x == 1].sum()), int(event[x == 0].sum())
     n1, n0 = int((x == 1).sum()), int((x == 0).sum())
@@ -295,7 +334,7 @@ def _cox_univariable(time: np.ndarray, event: np.ndarray, coded: Mapping[str, np
         rows = complete_os & np.isfinite(coded[name])
         x, e = coded[name][rows], event[rows]
         out[name] = _empty_entry(int(rows.sum()), int(e.sum()), int(x.sum()))
-        reason = _why_not_estimable(x, e)
+        reason = _binary_cox_trouble(FACTOR_LABELS[name], time[rows], e, x)
         if reason is None:
             fit_names.append(name)
         else:

@@ -268,7 +268,8 @@ def read_cohort(source: str | os.PathLike[str] | IO[str]) -> dict[str, np.ndarra
 
     Examples
     --------
-    >>> text = ",".join(COLUMN_NAMES) + "\\n" + "1,70,M,1,6,hbv,1,0,250,35,1.1,1,1.1,sorafenib,6.5,1,4.1,1\\n"
+    >>> row = "1,70,M,1,6,hbv,1,0,250,35,1.1,1,1.1,sorafenib,6.5,1,4.1,1"
+    >>> text = ",".join(COLUMN_NAMES) + "\\n" + row + "\\n"
     >>> cohort = read_cohort(io.StringIO(text))
     >>> float(cohort["albumin_g_l"][0]), str(cohort["sex"][0])
     (35.0, 'M')
@@ -383,9 +384,9 @@ def _check_rows(cohort: Mapping[str, np.ndarray], lines: Sequence[int]) -> None:
             first_row[str(patient)] = row
     with np.errstate(invalid="ignore"):
         longer = np.flatnonzero(cohort["pfs_months"] > cohort["os_months"])
-    for i in longer:
+    for i in map(int, longer):
         problems.append(CohortProblem(
-            int(i) + 1, lines[i], "pfs_months", repr(float(cohort["pfs_months"][i])),
+            i + 1, lines[i], "pfs_months", repr(float(cohort["pfs_months"][i])),
             f"at most os_months ({float(cohort['os_months'][i]):g})",
             f"pfs_months {float(cohort['pfs_months'][i]):g} is longer than os_months "
             f"{float(cohort['os_months'][i]):g}; PFS ends at progression or death, so it "
@@ -425,8 +426,8 @@ def write_cohort(cohort: Mapping[str, Any], destination: str | os.PathLike[str] 
                          f"has {', '.join(COLUMN_NAMES)}")
     columns = [np.asarray(cohort[name]).tolist() for name in names]
     own = isinstance(destination, (str, os.PathLike))
-    handle: IO[str] = (open(destination, "w", encoding="utf-8", newline="") if own
-                       else destination)  # type: ignore[assignment]
+    handle: IO[str] = (open(destination, "w", encoding="utf-8", newline="")
+                       if isinstance(destination, (str, os.PathLike)) else destination)
     try:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(names)

@@ -149,7 +149,7 @@ def as_stack(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None
     if event_arr.dtype != bool:
         bad = ~np.isin(event_arr, (0, 1))
         if bad.any():
-            value = event_arr[bad].flat[0]
+            value = event_arr[bad].flat[0].item()
             raise _problem("event", value, "0/1 or False/True",
                            f"event must be 0 (censored) or 1 (died); got {value!r}")
         event_arr = event_arr.astype(bool)
@@ -316,102 +316,129 @@ PIVOT_TOLERANCE = 1e-10
 MAX_HALVINGS = 30
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Prepared:
-    """A stack sorted by time, standardised, with the index arrays of the Efron sums.
+    """A stack made ready for the Efron sums: sorted, standardised, indexed.
 
-    Rows are sorted by time within each cohort, rows that do not enter (``mask`` False)
-    last with zero weight. Event slots ``(B, E)`` list each cohort's event rows, padded.
+    Rows are sorted by decreasing time within each cohort, deaths before censored rows
+    within a tie and rows that do not enter last (with all-zero design rows). A death's
+    risk set, every row with a time at or after the death's, is then a prefix of the
+    cohort, so its sums are cumulative sums read at the last row of the death's tie
+    group; and a tie's deaths are consecutive rows. The deaths of each cohort are listed
+    in "slots" ``(B, E)``, padded to the largest number of deaths. Row and slot numbers
+    are local to the cohort.
     """
 
-    x: np.ndarray            # (B, n, p) standardised covariates, 0 in unused rows/columns
-    entered: np.ndarray      # (B, n) bool, sorted
-    center: np.ndarray       # (B, p)
-    scale: np.ndarray        # (B, p)
-    free: np.ndarray         # (B, p) bool: active covariates
-    slot_row: np.ndarray     # (B, E) index (within cohort) of the event row
-    slot_first: np.ndarray   # (B, E) index of the first row of the event's tie group
-    slot_tie_first: np.ndarray  # (B, E) first slot of the event's tied deaths
-    slot_tie_end: np.ndarray    # (B, E) one past the last slot of the event's tied deaths
-    slot_frac: np.ndarray    # (B, E) Efron's r / d for this event
-    slot_valid: np.ndarray   # (B, E) bool
-    x_events: np.ndarray     # (B, p) sum of the standardised covariates over the events
-    died: np.ndarray         # (B, n) bool, sorted
-    first: np.ndarray        # (B, n) first row of each row's tie group
-    separated_up: np.ndarray    # (B, p) coefficient -> +inf (risk-set rule)
-    separated_down: np.ndarray  # (B, p) coefficient -> -inf (risk-set rule)
+    x: np.ndarray           # (B, n, p) standardised covariates, 0 in unused rows/columns
+    design: np.ndarray      # (B, n, K) [1, x, x_j x_k (j <= k)] for entering rows, else 0
+    risk_row: np.ndarray    # (B, E) last row of the death's tie group (end of risk set)
+    tie_hi: np.ndarray      # (B, E) last death row of the death's tie
+    tie_lo: np.ndarray      # (B, E) row before the tie's first row (-1 if none)
+    frac: np.ndarray        # (B, E) Efron's r / d (rank r among the d tied deaths)
+    valid: np.ndarray       # (B, E) 1.0 for a death, 0.0 for padding
+    x_events: np.ndarray    # (B, p) sum of the standardised covariates over the deaths
+    deaths: np.ndarray      # (B,) number of deaths
+    entered: np.ndarray     # (B, n) bool, sorted
+    died: np.ndarray        # (B, n) bool, sorted
+    last: np.ndarray        # (B, n) last row of each row's tie group
+    center: np.ndarray      # (B, p)
+    scale: np.ndarray       # (B, p)
+
+    def subset(self, keep: np.ndarray) -> "_Prepared":
+        """The same for the cohorts ``keep`` only."""
+        return _Prepared(**{name: getattr(self, name)[keep]
+                            for name in self.__dataclass_fields__})
+
+
+@dataclass
+class _FlatIndex:
+    """Indices into the flattened prefix sums ``(B * n + 1, K)`` (last row zero)."""
+
+    risk: np.ndarray        # (B * E,) risk-set sums of each slot
+    tied_slot: np.ndarray   # (M,) slots with a tie correction (rank r >= 1)
+    tied_hi: np.ndarray     # (M,) prefix sum through the tie's deaths
+    tied_lo: np.ndarray     # (M,) prefix sum before the tie
+    tied_frac: np.ndarray   # (M,) r / d
+
+    @classmethod
+    def of(cls, prep: _Prepared) -> "_FlatIndex":
+        B, n, _ = prep.x.shape
+        base = (np.arange(B) * n)[:, None]
+        corrected = np.flatnonzero(prep.frac.ravel() > 0)
+        lo = prep.tie_lo.ravel()[corrected]
+        lo_flat = np.where(lo >= 0, (lo + base.repeat(prep.frac.shape[1], 1).ravel()[corrected]),
+                           B * n)
+        return cls(risk=(prep.risk_row + base).ravel(), tied_slot=corrected,
+                   tied_hi=(prep.tie_hi + base).ravel()[corrected], tied_lo=lo_flat,
+                   tied_frac=prep.frac.ravel()[corrected][:, None])
 
 
 def _prepare(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray,
              active: np.ndarray) -> _Prepared:
     B, n, p = X.shape
     rows = np.arange(n)
-    sort_time = np.where(mask, time, np.inf)
-    order = np.argsort(sort_time, axis=1, kind="stable")
-    t = np.take_along_axis(sort_time, order, axis=1)
+    died_first = np.where(event & mask, 0, 1)
+    order = np.lexsort((died_first, np.where(mask, -time, np.inf)), axis=1)
+    t = np.take_along_axis(np.where(mask, time, -np.inf), order, axis=1)
     entered = np.take_along_axis(mask, order, axis=1)
     died = np.take_along_axis(event, order, axis=1) & entered
     x = np.take_along_axis(X, order[:, :, None], axis=1)
 
     # Standardise with the entering rows' mean and SD (the partial likelihood does not
     # change with a shift of x; the scale only conditions the Newton steps).
+    use = (entered[:, :, None] & active[:, None, :]).astype(float)
+    x *= use
     count = np.maximum(entered.sum(axis=1), 1)[:, None]
-    x = np.where(entered[:, :, None] & active[:, None, :], x, 0.0)
     center = x.sum(axis=1) / count
-    spread = np.sqrt((np.where(entered[:, :, None], x - center[:, None, :], 0.0) ** 2)
-                     .sum(axis=1) / count)
+    x -= center[:, None, :]
+    x *= use
+    spread = np.sqrt(np.einsum("bnp,bnp->bp", x, x) / count)
     scale = np.where(spread > 0, spread, 1.0)
-    x = np.where(entered[:, :, None] & active[:, None, :],
-                 (x - center[:, None, :]) / scale[:, None, :], 0.0)
+    x /= scale[:, None, :]
 
-    # Tie groups: the first row of each row's group of equal times.
+    iu, ju = np.triu_indices(p)
+    K = 1 + p + iu.size
+    design = np.empty((B, n, K))
+    design[:, :, 0] = entered
+    design[:, :, 1:1 + p] = x
+    np.multiply(x[:, :, iu], x[:, :, ju], out=design[:, :, 1 + p:])
+
+    # Tie groups: first and last row of each row's group of equal times.
+    end = np.ones((B, n), dtype=bool)
+    end[:, :-1] = t[:, 1:] != t[:, :-1]
     start = np.ones((B, n), dtype=bool)
-    start[:, 1:] = t[:, 1:] != t[:, :-1]
+    start[:, 1:] = end[:, :-1]
+    last = np.minimum.accumulate(np.where(end, rows, n - 1)[:, ::-1], axis=1)[:, ::-1]
     first = np.maximum.accumulate(np.where(start, rows, 0), axis=1)
 
-    # Event slots, padded to the largest number of events in the stack.
-    n_events = died.sum(axis=1)
-    width = max(int(n_events.max(initial=0)), 1)
-    event_flat = np.flatnonzero(died.ravel())
-    cohort = event_flat // n
-    row = event_flat % n
-    offsets = np.concatenate(([0], np.cumsum(n_events)[:-1]))
-    rank_in_cohort = np.arange(event_flat.size) - offsets[cohort]
-    slot_valid = np.zeros((B, width), dtype=bool)
-    slot_valid[cohort, rank_in_cohort] = True
-    slot_row = np.zeros((B, width), dtype=np.intp)
-    slot_row[cohort, rank_in_cohort] = row
-    slot_first = np.zeros((B, width), dtype=np.intp)
-    slot_first[cohort, rank_in_cohort] = first[cohort, row]
-
-    # Tied deaths: consecutive events of one cohort in the same tie group.
-    group_key = cohort * n + first[cohort, row]
-    new_group = np.ones(event_flat.size, dtype=bool)
-    new_group[1:] = group_key[1:] != group_key[:-1]
-    group_starts = np.flatnonzero(new_group)
-    group_of_event = np.cumsum(new_group) - 1
-    group_ends = np.append(group_starts[1:], event_flat.size)
-    deaths_in_group = group_ends - group_starts
-    rank_in_group = np.arange(event_flat.size) - group_starts[group_of_event]
-    slot_tie_first = np.zeros((B, width), dtype=np.intp)
-    slot_tie_first[cohort, rank_in_cohort] = group_starts[group_of_event] - offsets[cohort]
-    slot_tie_end = np.zeros((B, width), dtype=np.intp)
-    slot_tie_end[cohort, rank_in_cohort] = group_ends[group_of_event] - offsets[cohort]
-    slot_frac = np.zeros((B, width))
-    slot_frac[cohort, rank_in_cohort] = rank_in_group / deaths_in_group[group_of_event]
+    # Death slots, padded to the largest number of deaths in the stack.
+    deaths = died.sum(axis=1)
+    width = max(int(deaths.max(initial=0)), 1)
+    flat = np.flatnonzero(died.ravel())
+    cohort, row = np.divmod(flat, n)
+    offsets = np.concatenate(([0], np.cumsum(deaths)[:-1]))
+    slot = np.arange(flat.size) - offsets[cohort]
+    valid = np.zeros((B, width))
+    valid[cohort, slot] = 1.0
+    risk_row = np.full((B, width), n - 1, dtype=np.intp)   # padding: the whole cohort
+    risk_row[cohort, slot] = last[cohort, row]
+    # A tie's deaths come first in its group: rows first .. first + d - 1.
+    tie_first = first[cohort, row]
+    tied_deaths = np.bincount(cohort * n + tie_first, minlength=B * n)[cohort * n + tie_first]
+    tie_hi = np.zeros((B, width), dtype=np.intp)
+    tie_hi[cohort, slot] = tie_first + tied_deaths - 1
+    tie_lo = np.full((B, width), -1, dtype=np.intp)
+    tie_lo[cohort, slot] = tie_first - 1
+    frac = np.zeros((B, width))
+    frac[cohort, slot] = (row - tie_first) / tied_deaths
 
     x_events = np.einsum("bn,bnp->bp", died.astype(float), x)
-    up, down = _monotone_coordinates(x, entered, died, first, active)
-    return _Prepared(x=x, entered=entered, center=center, scale=scale, free=active.copy(),
-                     slot_row=slot_row, slot_first=slot_first,
-                     slot_tie_first=slot_tie_first, slot_tie_end=slot_tie_end,
-                     slot_frac=slot_frac, slot_valid=slot_valid, x_events=x_events,
-                     died=died, first=first,
-                     separated_up=up, separated_down=down)
+    return _Prepared(x=x, design=design, risk_row=risk_row, tie_hi=tie_hi, tie_lo=tie_lo,
+                     frac=frac, valid=valid, x_events=x_events, deaths=deaths,
+                     entered=entered, died=died, last=last, center=center, scale=scale)
 
 
-def _monotone_coordinates(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
-                          first: np.ndarray, active: np.ndarray
+def _monotone_coordinates(prep: _Prepared, active: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray]:
     """Covariates along which the partial likelihood rises without bound.
 
@@ -423,85 +450,78 @@ def _monotone_coordinates(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
     1981; Heinze & Schemper 2001). Mirror image for :math:`-\\infty`. For a binary factor
     this is "one group has no deaths while the other still has members at risk".
     """
-    big = np.inf
-    low = np.where(entered[:, :, None], x, -big)
-    high = np.where(entered[:, :, None], x, big)
-    risk_max = np.maximum.accumulate(low[:, ::-1], axis=1)[:, ::-1]
-    risk_min = np.minimum.accumulate(high[:, ::-1], axis=1)[:, ::-1]
-    risk_max = np.take_along_axis(risk_max, first[:, :, None], axis=1)
-    risk_min = np.take_along_axis(risk_min, first[:, :, None], axis=1)
-    d = died[:, :, None]
-    has_events = died.any(axis=1)[:, None]
-    up = (np.all(~d | (x >= risk_max), axis=1) & np.any(d & (risk_min < x), axis=1))
-    down = (np.all(~d | (x <= risk_min), axis=1) & np.any(d & (risk_max > x), axis=1))
-    return up & active & has_events, down & active & has_events
+    B, n, p = prep.x.shape
+    entered = prep.entered[:, :, None]
+    # Risk sets are prefixes of the time-descending rows: running max and min, read at
+    # the end of each row's tie group.
+    at = (np.arange(B)[:, None] * n + prep.last).ravel()
+    risk_max = np.maximum.accumulate(np.where(entered, prep.x, -np.inf), axis=1)
+    risk_min = np.minimum.accumulate(np.where(entered, prep.x, np.inf), axis=1)
+    risk_max = np.take(risk_max.reshape(B * n, p), at, axis=0).reshape(B, n, p)
+    risk_min = np.take(risk_min.reshape(B * n, p), at, axis=0).reshape(B, n, p)
+    dead = prep.died[:, :, None]
+    x = prep.x
+    up = np.all(~dead | (x >= risk_max), axis=1) & np.any(dead & (risk_min < x), axis=1)
+    down = np.all(~dead | (x <= risk_min), axis=1) & np.any(dead & (risk_max > x), axis=1)
+    has_deaths = (prep.deaths > 0)[:, None]
+    return up & active & has_deaths, down & active & has_deaths
 
 
-def _efron(prep: _Prepared, beta: np.ndarray, idx: np.ndarray
+def _efron(prep: _Prepared, index: _FlatIndex, beta: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Efron partial log-likelihood, score and observed information at ``beta``.
 
-    For the cohorts ``idx`` of the prepared stack, with standardised ``beta (len(idx), p)``.
-    With :math:`S_k(t) = \\sum_{j \\in R_t} w_j x_j^{\\otimes k}` (:math:`w_j = e^{\\eta_j}`),
+    ``beta`` (B, p) is on the standardised scale of ``prep``. With
+    :math:`S_k(t) = \\sum_{j \\in R_t} w_j x_j^{\\otimes k}` (:math:`w_j = e^{\\eta_j}`),
     the same sums over the :math:`d` tied deaths :math:`T_k`, and for the death of rank
     :math:`r` in its tie, :math:`a_k = S_k - \\tfrac{r}{d} T_k`:
     :math:`\\ell = \\sum \\eta_i - \\sum \\log a_0`,
     :math:`U = \\sum x_i - \\sum a_1 / a_0`,
-    :math:`I = \\sum [a_2 / a_0 - a_1 a_1^\\top / a_0^2]`, sums over deaths.
+    :math:`I = \\sum [a_2 / a_0 - a_1 a_1^\\top / a_0^2]`, sums over deaths. A risk set
+    whose weights all underflow gives a non-finite log-likelihood, which the
+    step-halving of the caller rejects.
     """
-    x = prep.x[idx]
-    entered = prep.entered[idx]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return _efron_sums(prep, beta, idx, x, entered)
+        return _efron_sums(prep, index, beta)
 
 
-def _efron_sums(prep: _Prepared, beta: np.ndarray, idx: np.ndarray, x: np.ndarray,
-                entered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Body of :func:`_efron`; a risk set whose weights all underflow gives a
-    non-finite log-likelihood, which the step-halving rejects."""
-    B, n, p = x.shape
-    eta = np.einsum("bnp,bp->bn", x, beta)
-    # Shift each cohort's linear predictor by its largest value: exp cannot overflow and
-    # the partial likelihood is unchanged (one log term per death, one eta per death).
-    eta = np.where(entered, eta, -np.inf)
-    top = eta.max(axis=1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    eta = eta - top
-    w = np.exp(eta)
+def _efron_sums(prep: _Prepared, index: _FlatIndex, beta: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    B, n, p = prep.x.shape
+    E = prep.valid.shape[1]
+    K = prep.design.shape[2]
+    eta = np.matmul(prep.x, beta[:, :, None])[:, :, 0]
+    # Shift by each cohort's largest linear predictor (x is centred, so it is >= 0 and
+    # comes from an entering row): exp cannot overflow, and the shift c comes back as
+    # -c per death in the log-likelihood.
+    shift = eta.max(axis=1)
+    w = np.exp(eta - shift[:, None])
+    prefix = np.empty((B * n + 1, K))
+    prefix[-1] = 0.0
+    sums = prefix[:-1].reshape(B, n, K)
+    np.multiply(prep.design, w[:, :, None], out=sums)
+    np.cumsum(sums, axis=1, out=sums)                  # risk-set sums: prefixes
+    a = np.take(prefix, index.risk, axis=0)
+    if index.tied_slot.size:
+        # Efron: the r-th of d tied deaths sees the risk set less r/d of the tie's
+        # weight. The tie's sums are a difference of prefix sums whose subtracted part
+        # belongs to the risk set, so no precision is lost beyond that of the risk sums.
+        tied = (np.take(prefix, index.tied_hi, axis=0)
+                - np.take(prefix, index.tied_lo, axis=0))
+        a[index.tied_slot] -= index.tied_frac * tied
+    a = a.reshape(B, E, K)
+    a0 = a[:, :, 0]
+    inv = prep.valid / a0
+    loglik = ((prep.x_events * beta).sum(axis=1) - prep.deaths * shift
+              - (prep.valid * np.log(a0)).sum(axis=1))
+    mean1 = a[:, :, 1:1 + p] * inv[:, :, None]
+    score = prep.x_events - mean1.sum(axis=1)
+    second = np.matmul(inv[:, None, :], a[:, :, 1 + p:])[:, 0, :]
     iu, ju = np.triu_indices(p)
-    wx = w[:, :, None] * x
-    parts = np.concatenate((w[:, :, None], wx, wx[:, :, iu] * x[:, :, ju]), axis=2)
-    # Risk-set sums: reverse cumulative sums over the time-sorted rows.
-    risk = np.cumsum(parts[:, ::-1], axis=1)[:, ::-1]
-
-    slot_first = prep.slot_first[idx]
-    slot_row = prep.slot_row[idx]
-    valid = prep.slot_valid[idx]
-    frac = prep.slot_frac[idx]
-    at_risk = np.take_along_axis(risk, slot_first[:, :, None], axis=1)
-    own = np.take_along_axis(parts, slot_row[:, :, None], axis=1)
-    own = np.where(valid[:, :, None], own, 0.0)
-    # Sums over each tie's deaths, as differences of reverse cumulative sums over the
-    # later deaths: what is subtracted belongs to the risk set, so no precision is lost
-    # beyond that of the risk-set sums themselves.
-    later = np.zeros((B, own.shape[1] + 1, own.shape[2]))
-    later[:, :-1] = np.cumsum(own[:, ::-1], axis=1)[:, ::-1]
-    tied = (np.take_along_axis(later, prep.slot_tie_first[idx][:, :, None], axis=1)
-            - np.take_along_axis(later, prep.slot_tie_end[idx][:, :, None], axis=1))
-    a = at_risk - frac[:, :, None] * tied
-    a0 = np.where(valid, a[:, :, 0], 1.0)
-    a1 = a[:, :, 1:1 + p] / a0[:, :, None]
-    a2 = a[:, :, 1 + p:] / a0[:, :, None]
-    v = valid.astype(float)
-
-    eta_deaths = (np.take_along_axis(eta, slot_row, axis=1) * v).sum(axis=1)
-    loglik = eta_deaths - (np.log(a0) * v).sum(axis=1)
-    score = prep.x_events[idx] - np.einsum("be,bep->bp", v, a1)
-    second = np.einsum("be,beq->bq", v, a2)
     info = np.empty((B, p, p))
     info[:, iu, ju] = second
     info[:, ju, iu] = second
-    info -= np.einsum("be,bep,beq->bpq", v, a1, a1)
+    info -= np.matmul(mean1.transpose(0, 2, 1), mean1)     # valid is 0/1: v^2 = v
     return loglik, score, info
 
 
@@ -567,7 +587,7 @@ MAX_SEPARATION_PAIRS = 200_000
 
 
 def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
-                          first: np.ndarray, free: np.ndarray) -> np.ndarray:
+                          last: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Covariates that take part in a direction of monotone likelihood (one cohort).
 
     The partial likelihood rises without bound along a direction :math:`d` iff
@@ -581,20 +601,24 @@ def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
 
     Used only for the rare cohorts whose Newton-Raphson iteration diverged along a
     combination of covariates that the exact single-covariate rule did not explain.
+    Arguments are one cohort's rows of :class:`_Prepared` (time-descending, so a death's
+    risk set is the rows up to ``last`` of its row).
     """
     from scipy.optimize import linprog
 
     cols = np.flatnonzero(free)
     support = np.zeros(free.shape, dtype=bool)
     deaths = np.flatnonzero(died & entered)
-    pairs = sum(int(entered[first[i]:].sum()) for i in deaths)
+    pairs = sum(int(entered[:last[i] + 1].sum()) for i in deaths)
     if pairs > MAX_SEPARATION_PAIRS:
         support[cols] = True
         return support
     z = x[:, cols]
-    blocks = [z[first[i]:][entered[first[i]:]] - z[i] for i in deaths]
+    blocks = [z[:last[i] + 1][entered[:last[i] + 1]] - z[i] for i in deaths]
     constraints = np.unique(np.concatenate(blocks), axis=0)
     constraints = constraints[np.abs(constraints).max(axis=1) > 0]
+    if len(constraints) == 0:
+        return support
     bounds = [(-1.0, 1.0)] * cols.size
     for position, k in enumerate(cols):
         for sign in (1.0, -1.0):
@@ -691,7 +715,8 @@ def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndar
     prep = _prepare(time, event, X, mask, active)
     n_used = mask.sum(axis=1)
     events = (event & mask).sum(axis=1)
-    pre_separated = prep.separated_up | prep.separated_down
+    up, down = _monotone_coordinates(prep, active)
+    pre_separated = up | down
 
     beta = np.zeros((B, p))          # accepted point (standardised)
     trial = np.zeros((B, p))         # point to evaluate next
@@ -707,12 +732,24 @@ def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndar
     suspect = np.zeros(B, dtype=bool)       # diverged along a combination of covariates
     singular = np.zeros(B, dtype=bool)
     running = events > 0
+    work = np.flatnonzero(running)          # cohorts in the working copy
+    working = prep.subset(work)
+    index = _FlatIndex.of(working)
 
     for iteration in range(max_iter):
-        idx = np.flatnonzero(running)
-        if idx.size == 0:
+        still_running = running[work]
+        if not still_running.any():
             break
-        ll, score, information = _efron(prep, trial[idx], idx)
+        if still_running.mean() < 0.5:
+            # Most cohorts are done: carry on with a smaller copy of the rest.
+            work = work[still_running]
+            working = working.subset(still_running)
+            index = _FlatIndex.of(working)
+            still_running = np.ones(work.size, dtype=bool)
+        ll, score, information = _efron(working, index, trial[work])
+        idx = work[still_running]
+        ll, score, information = ll[still_running], score[still_running], \
+            information[still_running]
         n_iter[idx] += 1
         if iteration == 0:
             reference[idx] = np.abs(np.diagonal(information, axis1=1, axis2=2))
@@ -769,7 +806,7 @@ def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndar
     explained = np.zeros(B, dtype=bool)
     for b in np.flatnonzero(suspect & ~singular):
         support = _diverging_directions(prep.x[b], prep.entered[b], prep.died[b],
-                                        prep.first[b], active[b])
+                                        prep.last[b], active[b])
         explained[b] = support.any()
         separated[b] |= support
     converged = stopped & ~singular & (~suspect | explained)

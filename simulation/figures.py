@@ -48,6 +48,9 @@ SERIES_STYLES: tuple[dict[str, Any], ...] = (
     {"color": "0.55", "linestyle": "-.", "marker": "D", "hatch": "\\\\\\\\"},
     {"color": "0.25", "linestyle": (0, (5, 1, 1, 1, 1, 1)), "marker": "v", "hatch": "xx"},
 )
+#: Marker fills of successive series (solid, open, grey, ...), with the shapes of
+#: :data:`SERIES_STYLES`.
+MARKER_FILLS = ("black", "white", "0.6", "white", "0.3")
 #: The colour of reference lines (nominal levels, the published cut-off, chance).
 REFERENCE_COLOUR = "0.35"
 #: Resolution of the PNG images (dots per inch).
@@ -382,75 +385,121 @@ class PerformancePoint:
     mcse: float
 
 
-#: Error bars span +- this many Monte Carlo SEs (a 95% Monte Carlo interval).
+#: Error bars span ± this many Monte Carlo SEs (a 95% Monte Carlo interval).
 MCSE_MULTIPLIER = 1.959963984540054
+
+
+def panel_grid(panels: Sequence[str], layout: Sequence[Sequence[str]] = (),
+               columns: int = 2) -> list[list[str]]:
+    """Where each panel goes: rows of panel names, ``""`` for an empty slot.
+
+    ``layout`` places panels explicitly (a panel that has no data leaves its slot empty,
+    and a row left empty is dropped); the panels it does not place follow, ``columns``
+    to a row.
+
+    >>> panel_grid(["a", "b", "c"], [["a", "x"], ["y", "z"]], columns=2)
+    [['a', ''], ['b', 'c']]
+    """
+    present = set(panels)
+    grid = [[name if name in present else "" for name in row] for row in layout]
+    grid = [row for row in grid if any(row)]
+    placed = {name for row in grid for name in row}
+    rest = [name for name in panels if name not in placed]
+    width = max([len(row) for row in grid] + [min(columns, max(len(rest), 1))])
+    grid = [row + [""] * (width - len(row)) for row in grid]
+    for start in range(0, len(rest), width):
+        chunk = rest[start:start + width]
+        grid.append(chunk + [""] * (width - len(chunk)))
+    return grid
 
 
 def performance_figure(points: Sequence[PerformancePoint], *, measure: str,
                        reference: float | None = None, reference_label: str = "",
-                       title: str = "", panel_label: str = "", width_in: float = 6.4,
-                       columns: int = 2) -> Figure:
-    """Dot plot of a performance measure, with +- 1.96 Monte Carlo SE error bars.
+                       title: str = "", width_in: float = 6.4, columns: int = 2,
+                       layout: Sequence[Sequence[str]] = (), series_order: Sequence[str] = (),
+                       bounds: tuple[float, float] | None = None) -> Figure:
+    """Dot plot of a performance measure, with ± 1.96 Monte Carlo SE error bars.
 
     One panel per ``panel`` value, one line per ``row`` within it, one marker shape per
     ``series`` (slightly offset vertically so that bars do not overlap). A vertical
-    reference line marks the target (0 for bias, 0.95 for coverage, 0.05 for a type I
-    error).
+    reference line marks the target (0 for bias, 95% for coverage, 5% for a type I error).
 
     Parameters
     ----------
     points : sequence of PerformancePoint
     measure : str
-        The x-axis label, with its unit (e.g. ``"Bias of the log hazard ratio"``).
+        The x-axis label, with its unit (e.g. ``"Bias (log hazard ratio)"``).
     reference : float, optional
         Target value of the measure; ``reference_label`` names it in the legend.
-    panel_label : str
-        Prefix of each panel's title (e.g. ``"estimand "``).
-    columns : int
-        Panels per row.
+    title : str
+        Figure title; the error bar's meaning is added to it.
+    columns, layout :
+        Panel placement (see :func:`panel_grid`).
+    series_order : sequence of str
+        Order of the series, hence their styles: a scenario keeps its marker from figure
+        to figure even when some figures lack it. Unlisted series follow.
+    bounds : (low, high), optional
+        Range the measure cannot leave (0-100 for a percentage): error bars stop there.
     """
     import matplotlib
 
     panels = list(dict.fromkeys(p.panel for p in points))
     rows = list(dict.fromkeys(p.row for p in points))
-    series = list(dict.fromkeys(p.series for p in points))
-    columns = max(1, min(columns, len(panels)))
-    grid_rows = max(1, math.ceil(len(panels) / columns))
+    every_series = list(dict.fromkeys(list(series_order) + [p.series for p in points]))
+    present = {p.series for p in points}
+    series = [name for name in every_series if name in present]
+    style_of = {name: every_series.index(name) for name in series}
+    grid = panel_grid(panels, layout, columns)
     spread = 0.6 / max(len(series), 1)
+    low, high = bounds if bounds is not None else (-math.inf, math.inf)
+    panel_height = 0.75 + 0.3 * len(rows) * max(1, len(series)) ** 0.5
     with matplotlib.rc_context(_RC):
-        fig = _new_figure(width_in, 0.9 + grid_rows * (0.75 + 0.32 * len(rows) * max(1, len(series)) ** 0.5))
-        axes = fig.subplots(grid_rows, columns, squeeze=False, sharey=True).ravel()
-        for ax in axes[len(panels):]:
-            ax.set_visible(False)
-        for ax, panel in zip(axes, panels, strict=False):
+        fig = _new_figure(width_in, 0.9 + len(grid) * panel_height)
+        axes = fig.subplots(len(grid), len(grid[0]), squeeze=False, sharey=True)
+        drawn = []
+        first_in_row = {(r, row.index(next(n for n in row if n))) for r, row in enumerate(grid)}
+        for (r, c), panel in np.ndenumerate(np.array(grid, dtype=object)):
+            ax = axes[r, c]
+            if not panel:
+                ax.set_visible(False)
+                continue
+            drawn.append(ax)
             if reference is not None:
                 ax.axvline(reference, color=REFERENCE_COLOUR, linewidth=1, linestyle="--",
                            label=reference_label or f"target {reference:g}")
-            for s_index, name in enumerate(series):
+            for position, name in enumerate(series):
                 chosen = [p for p in points if p.panel == panel and p.series == name]
                 if not chosen:
                     continue
-                offset = (s_index - (len(series) - 1) / 2) * spread
+                offset = (position - (len(series) - 1) / 2) * spread
                 y = np.array([rows.index(p.row) + offset for p in chosen])
                 x = np.array([p.value for p in chosen], dtype=float)
-                err = np.array([MCSE_MULTIPLIER * p.mcse if math.isfinite(p.mcse) else 0.0
-                                for p in chosen])
-                st = style(s_index)
-                ax.errorbar(x, y, xerr=err, linestyle="none", marker=st["marker"],
+                half = np.array([MCSE_MULTIPLIER * p.mcse if math.isfinite(p.mcse) else 0.0
+                                 for p in chosen])
+                err = np.vstack([np.minimum(half, x - low), np.minimum(half, high - x)])
+                index = style_of[name]
+                ax.errorbar(x, y, xerr=err, linestyle="none", marker=style(index)["marker"],
                             markersize=5.5, color="black",
-                            markerfacecolor=("black", "white", "0.6", "white", "0.3")[s_index % 5],
-                            ecolor=st["color"], elinewidth=1.2, capsize=2.5, label=name)
+                            markerfacecolor=MARKER_FILLS[index % len(MARKER_FILLS)],
+                            ecolor=style(index)["color"], elinewidth=1.2, capsize=2.5,
+                            label=name)
             ax.set_yticks(range(len(rows)))
             ax.set_yticklabels(rows)
+            ax.tick_params(axis="y", labelleft=(r, c) in first_in_row)
             ax.set_ylim(len(rows) - 0.5, -0.5)
-            ax.set_title(f"{panel_label}{panel}", loc="left", fontsize=9)
+            ax.set_title(panel, loc="left", fontsize=9)
             ax.set_xlabel(measure)
             ax.grid(axis="x", color="0.88", linewidth=0.6)
             ax.margins(x=0.12)
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
-                   frameon=False, handlelength=2.4)
+        legend: dict[str, Any] = {}
+        for ax in drawn:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                legend.setdefault(label, handle)
+        labels = [name for name in series if name in legend]
+        labels += [label for label in legend if label not in labels]  # the reference last
+        fig.legend([legend[label] for label in labels], labels, loc="outside lower center",
+                   ncols=min(len(labels), 3), frameon=False, handlelength=2.4)
         if title:
-            fig.suptitle(title + f"  (bars: +- {MCSE_MULTIPLIER:.2f} Monte Carlo SE)",
+            fig.suptitle(title + f"  (bars: ± {MCSE_MULTIPLIER:.2f} Monte Carlo SE)",
                          x=0.01, ha="left", fontsize=10.5)
     return fig

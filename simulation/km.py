@@ -201,9 +201,14 @@ class _Crossing:
     reached: np.ndarray   # (B,) bool: a level within tolerance of 0.5 or below exists
 
 
+def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[b, index[b]]`` for each cohort ``b`` of a ``(B, n)`` stack."""
+    return np.take_along_axis(values, index[:, None], axis=-1)[:, 0]
+
+
 def _first(condition: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First True position along the last axis, and whether there is one."""
-    return np.argmax(condition, axis=-1), condition.any(axis=-1)
+    return np.argmax(condition, axis=-1), np.any(condition, axis=-1)
 
 
 def _cross_half(curve: _Curve, values: np.ndarray) -> _Crossing:
@@ -219,13 +224,11 @@ def _cross_half(curve: _Curve, values: np.ndarray) -> _Crossing:
     valid = curve.jump & np.isfinite(values)
     i1, has1 = _first(valid & (values <= 0.5 + TOLERANCE))
     i2, has2 = _first(valid & (values <= 0.5 - TOLERANCE))
-    t1 = np.take_along_axis(curve.sets.time, i1[:, None], axis=-1)[:, 0]
-    t2 = np.take_along_axis(curve.sets.time, i2[:, None], axis=-1)[:, 0]
+    t1, t2 = _at(curve.sets.time, i1), _at(curve.sets.time, i2)
     # A curve that ends on the 0.5 level: R's "lastpt" rule, only when its final level
     # is defined (a band ending where S = 0 is undefined there).
-    final_level_defined = np.take_along_axis(
-        np.isfinite(values) | ~curve.jump,
-        np.argmax(np.cumsum(curve.jump, axis=-1), axis=-1)[:, None], axis=-1)[:, 0]
+    last_jump = np.argmax(np.cumsum(curve.jump, axis=-1), axis=-1)
+    final_level_defined = _at(np.isfinite(values), last_jump)
     ends_on_half = has1 & ~has2 & final_level_defined
     time = np.where(has2, (t1 + t2) / 2, np.where(ends_on_half, (t1 + curve.last_time) / 2,
                                                    np.nan))
@@ -339,17 +342,15 @@ def km_median(time: Any, event: Any, mask: Any = None) -> KMMedian:
 def _collett_se(curve: _Curve, centre: _Crossing) -> np.ndarray:
     """Collett's standard error of the median (see :func:`km_median`)."""
     s, times, jump = curve.survival, curve.sets.time, curve.jump
-    take = lambda a, i: np.take_along_axis(a, i[:, None], axis=-1)[:, 0]  # noqa: E731
-    s_med = take(s, centre.index)
     with np.errstate(invalid="ignore"):
-        se_s = s_med * np.sqrt(take(curve.greenwood, centre.index))
+        se_s = _at(s, centre.index) * np.sqrt(_at(curve.greenwood, centre.index))
     above = jump & (s >= COLLETT_UPPER_LEVEL - TOLERANCE)
     has_u = above.any(axis=-1)
     iu = s.shape[-1] - 1 - np.argmax(above[:, ::-1], axis=-1)
-    t_u = np.where(has_u, take(times, iu), 0.0)
-    s_u = np.where(has_u, take(s, iu), 1.0)
+    t_u = np.where(has_u, _at(times, iu), 0.0)
+    s_u = np.where(has_u, _at(s, iu), 1.0)
     il, has_l = _first(jump & (s <= COLLETT_LOWER_LEVEL + TOLERANCE))
-    t_l, s_l = take(times, il), take(s, il)
+    t_l, s_l = _at(times, il), _at(s, il)
     ok = centre.reached & has_l & (t_l > t_u) & np.isfinite(se_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         density = (s_u - s_l) / (t_l - t_u)
@@ -390,8 +391,12 @@ def km_curve(time: Any, event: Any, mask: Any = None) -> KMCurve:
                          f"got {lead + time_b.shape[-1:]}")
     curve = _curve(time_b, event_b, mask_b)
     at = curve.jump[0]
-    prepend = lambda first, a: np.concatenate([[first], a[0][at]])  # noqa: E731
-    return KMCurve(time=prepend(0.0, curve.sets.time), survival=prepend(1.0, curve.survival),
-                   lower=prepend(np.nan, curve.lower), upper=prepend(np.nan, curve.upper),
-                   at_risk=prepend(np.nan, curve.sets.at_risk),
-                   deaths=prepend(0.0, curve.sets.deaths))
+
+    def from_origin(origin: float, values: np.ndarray) -> np.ndarray:
+        return np.concatenate([[origin], values[0][at]])
+
+    return KMCurve(time=from_origin(0.0, curve.sets.time),
+                   survival=from_origin(1.0, curve.survival),
+                   lower=from_origin(np.nan, curve.lower), upper=from_origin(np.nan, curve.upper),
+                   at_risk=from_origin(np.nan, curve.sets.at_risk),
+                   deaths=from_origin(0.0, curve.sets.deaths))

@@ -53,7 +53,7 @@ from simulation.methods import (ALPHA, DICHOTOMISED, ESTIMAND_FACTOR,
 from simulation.scenarios import PNI_SLOPE, Scenario, truth
 
 #: Patients in the cohort of a large-sample reference value.
-REFERENCE_N = 1_000_000
+REFERENCE_N = 500_000
 #: z of the two-sided 95% intervals (coverage uses the Cox fits' own Wald intervals).
 Z95 = 1.959963984540054
 #: Quantiles of the cut-off's distribution that ``summarize`` reports.
@@ -141,15 +141,16 @@ def needs_reference(scenario: Scenario, methods: Sequence[str] = METHODS) -> boo
                for m in methods for e in estimands_of(m))
 
 
-def reference_label(method: str, n: int) -> str:
+def reference_label(method: str, n: int, seed: int) -> str:
+    """How a reference value was obtained, for the summary."""
     return (f"large-sample reference: the {method} method applied to one cohort of "
-            f"{n:,} patients drawn from the scenario (its own seed stream)")
+            f"{n:,} patients drawn from the scenario (root seed {seed}, reference stream)")
 
 
 def reference_rows(scenario: Scenario, seed: int, n: int = REFERENCE_N,
                    methods: Sequence[str] = METHODS
-                   ) -> list[tuple[str, str, float | None, float | None]]:
-    """``(method, estimand, value, se)`` of each method applied to one big cohort.
+                   ) -> list[tuple[str, str, float | None, float | None, str]]:
+    """``(method, estimand, value, se, label)`` of each method applied to one big cohort.
 
     The cohort is drawn with :func:`simulation.seeds.reference_rng` (a stream no
     replicate uses) and analysed with the fast engine, one method at a time to bound
@@ -162,7 +163,7 @@ def reference_rows(scenario: Scenario, seed: int, n: int = REFERENCE_N,
     cohort = generate_cohort(scenario, int(n), reference_rng(seed, scenario.name))
     stack = stack_cohorts([cohort])
     del cohort
-    rows: list[tuple[str, str, float | None, float | None]] = []
+    rows: list[tuple[str, str, float | None, float | None, str]] = []
     for method in methods:
         out = analyze_stack(stack, "fast", (method,), selection=False)
         for estimand in estimands_of(method):
@@ -171,7 +172,7 @@ def reference_rows(scenario: Scenario, seed: int, n: int = REFERENCE_N,
             result = out.results[(method, estimand)]
             value = float(result.estimate[0]) if result.ok[0] else None
             se = float(result.se[0]) if result.ok[0] and np.isfinite(result.se[0]) else None
-            rows.append((method, estimand, value, se))
+            rows.append((method, estimand, value, se, reference_label(method, int(n), seed)))
     return rows
 
 

@@ -213,9 +213,20 @@ def logrank_z_at_cutoffs(time: np.ndarray, event: np.ndarray, marker: np.ndarray
     sets = risk_sets(time, event, np.ones(time.shape, dtype=bool))
     x = sets.sort(np.asarray(marker, dtype=float))
     died = ((sets.sort(event) > 0) & sets.included).astype(float)
-    at_risk, deaths = sets.at_risk[:, None, :], sets.deaths[:, None, :]
-    jump = (sets.step & (sets.deaths > 0))[:, None, :]
     B, n = time.shape
+    # The distinct death times of each cohort, left-packed: where each tie group starts,
+    # how many are at risk there and how many die.
+    jump = sets.step & (sets.deaths > 0)
+    J = max(int(jump.sum(axis=1).max(initial=0)), 1)
+    pick = np.argsort(~jump, axis=1, kind="stable")[:, :J]
+    real = np.take_along_axis(jump, pick, axis=1)
+    first = np.take_along_axis(sets.first, pick, axis=1)[:, None, :]
+    at_risk = np.where(real, np.take_along_axis(sets.at_risk, pick, axis=1), 1.0)[:, None, :]
+    deaths = np.where(real, np.take_along_axis(sets.deaths, pick, axis=1), 0.0)[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e_weight = deaths / at_risk
+        v_weight = np.where(at_risk > 1, deaths * (at_risk - deaths)
+                            / (at_risk * at_risk * (at_risk - 1)), 0.0)
     K = cutoffs.shape[1]
     z = np.full((B, K), np.nan)
     block = max(1, int(max_cells // max(B * n, 1)))
@@ -223,14 +234,14 @@ def logrank_z_at_cutoffs(time: np.ndarray, event: np.ndarray, marker: np.ndarray
         c = cutoffs[:, start:start + block]
         with np.errstate(invalid="ignore"):
             group = (x[:, None, :] < c[:, :, None]).astype(float)
-        n1, _ = sets.tally(group)
-        _, d1 = sets.tally(group * died[:, None, :])
+        # In group 1 and at risk at a death time: rows from its tie group's start on.
+        from_here = np.cumsum(group[:, :, ::-1], axis=-1)[:, :, ::-1]
+        n1 = np.take_along_axis(from_here, np.broadcast_to(first, group.shape[:2] + (J,)),
+                                axis=-1)
+        observed = (group * died[:, None, :]).sum(axis=-1)
+        expected = (n1 * e_weight).sum(axis=-1)
+        variance = (n1 * (at_risk - n1) * v_weight).sum(axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            observed = np.where(jump, d1, 0.0).sum(axis=-1)
-            expected = np.where(jump, deaths * n1 / at_risk, 0.0).sum(axis=-1)
-            variance = np.where(jump & (at_risk > 1),
-                                n1 * (at_risk - n1) * deaths * (at_risk - deaths)
-                                / (at_risk * at_risk * (at_risk - 1)), 0.0).sum(axis=-1)
             z[:, start:start + block] = np.where(variance > 0,
                                                  (observed - expected) / np.sqrt(variance),
                                                  np.nan)

@@ -200,7 +200,10 @@ def youden_cutoff(pni: Any, died: Any, mask: Any = None) -> YoudenCutoff:
     score = np.where(candidate, deaths_below * n_survivor + survivors_at_or_above * n_death,
                      -1)
     best = np.argmax(score, axis=-1)[:, None]                      # first = lowest c
-    pick = lambda a: np.take_along_axis(a, best, axis=-1)[:, 0]    # noqa: E731
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(values, best, axis=-1)[:, 0]
+
     ok = (n_death[:, 0] > 0) & (n_survivor[:, 0] > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         sensitivity = np.where(ok, pick(deaths_below) / n_death[:, 0], np.nan)

@@ -40,7 +40,7 @@ from typing import Any
 
 from calculator import __version__
 from calculator.errors import InputError
-from simulation.measures import REFERENCE_N, needs_reference, reference_label, reference_rows
+from simulation.measures import REFERENCE_N, needs_reference, reference_rows
 from simulation.methods import (MAXSTAT_MAX_SHARE, MAXSTAT_MIN_SHARE, METHODS,
                                 METHODS_VERSION, estimands_of)
 from simulation.scenarios import Scenario
@@ -350,8 +350,7 @@ def ensure_references(store: Store, config: StudyConfig,
             say(f"computing the large-sample reference values of {scenario.name} "
                 f"({config.reference_n:,} patients, once per study)")
             rows = reference_rows(scenario, config.seed, config.reference_n)
-            store.write_reference(scenario.name, rows, config.reference_n,
-                                  reference_label("<method>", config.reference_n))
+            store.write_reference(scenario.name, rows, config.reference_n)
 
 
 def open_study(path: str | Path, config: StudyConfig, journal: str = "wal") -> Store:
@@ -394,7 +393,7 @@ def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = Non
         ``interrupted`` is True after Ctrl-C; everything written so far is kept.
     """
     say = say or (lambda text: print(text, file=sys.stderr))
-    workers = os.cpu_count() or 1 if workers is None else workers
+    workers = (os.cpu_count() or 1) if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError("workers", workers, None, "a whole number >= 1",
                          f"workers must be a whole number >= 1; got {workers!r}")
@@ -421,8 +420,8 @@ def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = Non
                 results = _pool_results(tasks, workers)
             else:
                 results = _local_results(tasks)
-            with _progress(todo, progress) as bar:
-                try:
+            try:
+                with _progress(todo, progress) as bar:
                     for result in results:
                         if result.version != __version__:
                             raise StudyFileError(
@@ -434,15 +433,15 @@ def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = Non
                                 outcome.written += 1
                                 outcome.failed += record.status == "failed"
                         bar.update(len(result.records))
-                except KeyboardInterrupt:
-                    outcome.interrupted = True
-                finally:
-                    close = getattr(results, "close", None)
-                    if close is not None:
-                        try:
-                            close()
-                        except KeyboardInterrupt:
-                            outcome.interrupted = True
+            except KeyboardInterrupt:
+                outcome.interrupted = True
+            finally:
+                close = getattr(results, "close", None)  # stops the pool or the cluster
+                if close is not None:
+                    try:
+                        close()
+                    except KeyboardInterrupt:
+                        outcome.interrupted = True
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:

@@ -201,11 +201,10 @@ class Store:
     def _create(self, journal: str) -> None:
         self._db.execute(f"PRAGMA journal_mode = {journal}")
         self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        with self.transaction():
-            for statement in (_SCHEMA + _triggers()).split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            self._db.execute("INSERT INTO study VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        # One script, one transaction: a file is either a complete study file or empty.
+        self._db.executescript(
+            "BEGIN IMMEDIATE;\n" + _SCHEMA + _triggers()
+            + f"\nINSERT INTO study VALUES ('schema', '{SCHEMA_VERSION}');\nCOMMIT;")
 
     def _check_is_study(self) -> None:
         (app_id,) = self._db.execute("PRAGMA application_id").fetchone()
@@ -366,9 +365,10 @@ class Store:
                                 (scenario,)).fetchone() is not None
 
     def write_reference(self, scenario: str,
-                        rows: Iterable[tuple[str, str, float | None, float | None]],
-                        n: int, label: str) -> None:
-        """Store ``(method, estimand, value, se)`` reference rows of ``scenario`` at once."""
+                        rows: Iterable[tuple[str, str, float | None, float | None, str]],
+                        n: int) -> None:
+        """Store ``(method, estimand, value, se, label)`` reference rows of ``scenario``,
+        all in one transaction (a second call for the same scenario does nothing)."""
         with self.transaction():
             if self._db.execute("SELECT 1 FROM reference WHERE scenario = ? LIMIT 1",
                                 (scenario,)).fetchone():
@@ -376,7 +376,7 @@ class Store:
             self._db.executemany(
                 "INSERT INTO reference VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(scenario, method, estimand, _none_if_nan(value), _none_if_nan(se), int(n),
-                  label) for method, estimand, value, se in rows])
+                  label) for method, estimand, value, se, label in rows])
 
     def reference(self, scenario: str) -> dict[tuple[str, str], tuple[float | None,
                                                                         float | None, int, str]]:

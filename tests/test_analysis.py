@@ -108,7 +108,9 @@ def test_km_logrank_and_cox_agree_with_lifelines(seed: int) -> None:
                             pd.DataFrame({factor: coded[factor][rows]}))
         assert uni[factor]["coef"] == pytest.approx(fit.params_[factor], rel=1e-6)
         assert uni[factor]["se"] == pytest.approx(fit.standard_errors_[factor], rel=1e-6)
-        assert uni[factor]["p"] == pytest.approx(fit.summary.loc[factor, "p"], rel=1e-6)
+        # p moves with z: a 1e-7 difference in the coefficient (two runs of lifelines'
+        # own iteration) is a few 1e-6 relative in a small p.
+        assert uni[factor]["p"] == pytest.approx(fit.summary.loc[factor, "p"], rel=1e-5)
         assert uni[factor]["ci"][1] == pytest.approx(
             fit.summary.loc[factor, "exp(coef) upper 95%"], rel=1e-6)
         assert uni[factor]["hr"] == pytest.approx(math.exp(uni[factor]["coef"]))
@@ -173,7 +175,7 @@ def test_small_sample_trouble_becomes_flags_and_missing_estimates() -> None:
     record = analyze(small_troubled_cohort())
     flags = {f["analysis"]: f["reason"] for f in record["flags"]}
     assert "complete separation for Child-Pugh B" in flags["cox.univariable.child_pugh_b"]
-    assert "0 deaths among 3 with it" in flags["cox.univariable.child_pugh_b"]
+    assert ", 0 had it; the hazard ratio runs off to 0" in flags["cox.univariable.child_pugh_b"]
     assert record["cox"]["univariable"]["child_pugh_b"]["hr"] is None
     assert record["cox"]["univariable"]["child_pugh_b"]["ci"] == [None, None]
     assert "does not vary (all of the 58" in flags["cox.univariable.male"]
@@ -185,10 +187,55 @@ def test_small_sample_trouble_becomes_flags_and_missing_estimates() -> None:
     json.dumps(record, allow_nan=False)  # strict JSON: no NaN anywhere
 
 
+def test_univariable_verdicts_come_from_the_risk_sets() -> None:
+    """Only deaths while both levels are at risk inform the HR of a 0/1 factor."""
+    c = {k: (v.astype(float) if v.dtype.kind in "iu" else v.copy())
+         for k, v in tog_cohort(6).items()}
+    c["os_months"][:] = np.arange(10.0, 68.0)
+    c["os_event"][:] = 1
+    c["os_event"][0] = 0                    # the first patient is censored at 10 months
+    c["sex"][:] = "M"
+    c["sex"][0] = "F"                       # female: only her, gone before any death
+    c["extrahepatic_spread"][:] = 0
+    c["extrahepatic_spread"][1:3] = 1       # spread: the two earliest deaths
+    c["ecog"][:] = 0
+    c["ecog"][[1, 57]] = 1                  # ECOG >= 1: the first and the last death
+    record = analyze(c)
+    flags = {f["analysis"]: f["reason"] for f in record["flags"]}
+    assert "complete separation for extrahepatic spread" in \
+        flags["cox.univariable.extrahepatic_spread"]
+    assert "2 had it; the hazard ratio runs off to infinity" in \
+        flags["cox.univariable.extrahepatic_spread"]
+    assert flags["cox.univariable.male"].startswith("no information on male sex: no death "
+                                                    "occurs while")
+    assert "cox.univariable.ecog_1_plus" not in flags  # one death on each level: finite
+    assert record["cox"]["univariable"]["ecog_1_plus"]["coef"] is not None
+
+
 def test_cox_flags_agree_between_engines_on_separation() -> None:
     cohort = small_troubled_cohort()
     reference = analyze(cohort, engine="lifelines")
     assert max_relative_difference(reference, analyze(cohort, engine="fast")) < 1e-6
+
+
+def test_tiny_cohorts_with_gaps_never_crash_and_engines_agree() -> None:
+    """2-14 patients with missing cells: every kind of trouble, no exception, no warning,
+    strict JSON, and the same record from both engines."""
+    rng = np.random.default_rng(0)
+    for k in range(30):
+        n = int(rng.integers(2, 15))
+        c = {name: (v.astype(float) if v.dtype.kind in "iu" else v.astype(object))
+             for name, v in tog_cohort(100 + k, n=n).items()}
+        for name in ("afp_ng_ml", "albumin_g_l", "os_event", "extrahepatic_spread", "sex"):
+            gaps = rng.random(n) < 0.15
+            c[name][gaps] = None if c[name].dtype == object else np.nan
+        cutoff = "youden" if k % 2 else 47.6
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            reference = analyze(c, cutoff, engine="lifelines")
+            fast = analyze(c, cutoff, engine="fast")
+        json.dumps(reference, allow_nan=False)
+        assert max_relative_difference(reference, fast) < 1e-6
 
 
 def test_complete_cases_and_missing_summary() -> None:
@@ -249,3 +296,14 @@ def test_lifelines_engine_raises_no_warnings_on_troubled_data() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         analyze(small_troubled_cohort(), engine="lifelines")
+
+
+@pytest.mark.parametrize("module", ["simulation.km", "simulation.logrank", "simulation.roc",
+                                    "simulation.factors", "simulation.cohort_io",
+                                    "simulation.engines", "simulation.analysis"])
+def test_docstring_examples(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -251,7 +251,8 @@ def test_fuzzing_reaches_both_answers(client: FlaskClient, status: int) -> None:
 
     found = find(score_requests(DOCUMENT["components"]["schemas"]["ScoreRequest"]), answers,
                  settings=settings(max_examples=50, derandomize=True, database=None))
-    request_validator(DOCUMENT).validate(found) if status == 200 else None
+    if status == 200:
+        request_validator(DOCUMENT).validate(found)
 
 
 @FUZZ_SETTINGS

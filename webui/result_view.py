@@ -43,7 +43,6 @@ def table4_rows() -> list[dict[str, Any]]:
 def result_context(profile: RiskProfile) -> dict[str, Any]:
     """Template variables of the result page."""
     result = profile.to_dict()
-    return {"result": result, "profile": profile, "chart": chart_of(result),
+    return {"result": result, "chart": chart_of(result),
             "by_field": {item["field"]: item for item in result["inputs"]},
-            "chart_summary": chart_summary(result), "table4": table4_rows(),
-            "published": published}
+            "chart_summary": chart_summary(result), "table4": table4_rows()}

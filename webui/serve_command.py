@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
@@ -21,17 +22,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"worker threads (default {DEFAULT_THREADS})")
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: a free one), closed again on failure.
+
+    Binding here rather than inside waitress means a busy port or an unknown host leaves
+    nothing half-open behind.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(host, port,
+                                                          type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def make_server(host: str, port: int, threads: int = DEFAULT_THREADS) -> Any:
-    """A waitress server for the app, bound to ``host:port`` but not yet serving.
+    """A waitress server for the app, listening on ``host:port`` but not yet serving.
 
     The caller runs it with ``server.run()`` and stops it with ``server.close()``.
     """
     from waitress import create_server
 
-    from webui import create_app
+    from webui import MAX_BODY_BYTES, create_app
 
-    return create_server(create_app(), host=host, port=port, threads=threads,
-                         ident="hcc-prognosis", clear_untrusted_proxy_headers=True)
+    sock = listening_socket(host, port)
+    try:
+        # The app answers bodies over MAX_BODY_BYTES with its own 413 page; waitress only
+        # refuses to buffer absurd ones (e.g. endless chunked uploads).
+        return create_server(create_app(), sockets=[sock], threads=threads,
+                             ident="hcc-prognosis", clear_untrusted_proxy_headers=True,
+                             max_request_body_size=64 * MAX_BODY_BYTES)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def stop_server(server: Any) -> None:
+    """Stop a server whose ``run()`` loop is in another thread, leaving nothing open.
+
+    The closing runs inside the loop's own thread (through waitress's trigger), which
+    then finds nothing left to serve and returns; the worker threads are stopped after.
+    """
+    def close_every_channel() -> None:
+        for channel in list(server._map.values()):
+            channel.handle_close()
+
+    server.trigger.pull_trigger(close_every_channel)
 
 
 def server_url(server: Any) -> str:

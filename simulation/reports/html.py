@@ -36,6 +36,7 @@ table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.86rem; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 0.3rem; }
 th, td { padding: 0.18rem 0.55rem; border-bottom: 1px solid #ddd; vertical-align: top; }
 thead th { border-bottom: 1.5px solid #333; text-align: left; }
+table.numeric thead th:not(:first-child) { text-align: right; }
 tbody th { text-align: left; font-weight: normal; }
 tbody th.indent { padding-left: 1.6rem; }
 tbody th.heading { font-weight: bold; }
@@ -83,13 +84,16 @@ class Cell:
 
     ``key`` is the path of the number in the source record (dots between levels), shown
     in the HTML as ``data-key``; ``value`` is its machine value (``data-value``, in
-    ``repr`` precision).
+    ``repr`` precision). A performance measure shown with its Monte Carlo SE in brackets
+    carries the SE the same way (``data-mcse-key``, ``data-mcse-value``).
     """
 
     text: str
     value: float | None = None
     key: str | None = None
     numeric: bool = False
+    mcse_value: float | None = None
+    mcse_key: str | None = None
 
     def html(self, header: bool = False) -> str:
         tag = "th" if header else "td"
@@ -103,6 +107,10 @@ class Cell:
             attributes += f' data-key="{escape(self.key)}"'
             attributes += ' data-value="{}"'.format(
                 "" if self.value is None else escape(repr(float(self.value))))
+        if self.mcse_key is not None:
+            attributes += f' data-mcse-key="{escape(self.mcse_key)}"'
+            attributes += ' data-mcse-value="{}"'.format(
+                "" if self.mcse_value is None else escape(repr(float(self.mcse_value))))
         scope = ' scope="row"' if header else ""
         return f"<{tag}{scope}{attributes}>{escape(self.text)}</{tag}>"
 
@@ -184,9 +192,13 @@ class Row:
 
 
 def table(caption: str, headers: Sequence[str], rows: Iterable[Row], *, table_id: str,
-          note: str = "") -> str:
-    """An HTML table with a caption, a header row, row labels and an optional note."""
-    out = [f'<table id="{escape(table_id)}">', f"<caption>{escape(caption)}</caption>",
+          note: str = "", css_class: str = "") -> str:
+    """An HTML table with a caption, a header row, row labels and an optional note.
+
+    ``css_class="numeric"`` right-aligns the column headings over their numbers.
+    """
+    attribute = f' class="{escape(css_class)}"' if css_class else ""
+    out = [f'<table id="{escape(table_id)}"{attribute}>', f"<caption>{escape(caption)}</caption>",
            "<thead><tr>" + "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
            + "</tr></thead>", "<tbody>"]
     for row in rows:

@@ -39,6 +39,8 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-
                   "--lang=en-GB")
 URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+/)")
 SERVER_START_SECONDS = 20.0
+#: A page title that a script would change: it stays the first when JavaScript is off.
+JS_PROBE = ("script-did-not-run", "script-ran")
 
 
 def _missing(what: str, how: str) -> None:
@@ -135,6 +137,9 @@ def browser_without_js() -> Iterator[WebDriver]:
     with tempfile.TemporaryDirectory(prefix="hcc-chromium-nojs-") as profile:
         driver = _chrome(javascript=False, profile=profile)
         try:
+            driver.get(f"data:text/html,<title>{JS_PROBE[0]}</title>"
+                       f"<script>document.title='{JS_PROBE[1]}'</script>")
+            assert driver.title == JS_PROBE[0], "JavaScript is still on"
             yield driver
         finally:
             driver.quit()
