@@ -31,6 +31,7 @@ COMBINED_CAVEAT: Final = (
     "they were independent: the paper gives no covariance, so the true interval may be "
     "narrower or wider. A relative hazard, not an absolute survival probability.")
 
+STUDY_CHILD_PUGH_SCORES: Final[tuple[int, ...]] = tuple(published.TABLE1["child_pugh_score"])
 _YES: Final = frozenset({"yes", "y", "true", "1", "present"})
 _NO: Final = frozenset({"no", "n", "false", "0", "absent"})
 
@@ -94,8 +95,8 @@ class RiskProfile:
             "pni": {"value": float(self.pni), "display": self.pni_display,
                     "cutoff": float(published.PNI_CUTOFF.value),
                     "category": "high" if self.pni_high else "low",
-                    "rule": "high if PNI >= 47.6 (exact, before rounding); "
-                            "PNI = albumin (g/L) + 5 x lymphocytes (10^9/L)",
+                    "rule": f"high if PNI >= {published.PNI_CUTOFF.value} (exact, before "
+                            "rounding); PNI = albumin (g/L) + 5 x lymphocytes (10^9/L)",
                     "source": published.PNI_CUTOFF.source},
             "factors": [f.to_dict() for f in self.factors],
             "adverse_count": self.adverse_count,
@@ -273,10 +274,11 @@ def score(raw: Mapping[str, object]) -> RiskProfile:
         _factor("pni", not high, published.PNI_CUTOFF.rule),
     )
     if child_pugh is not None:
+        cp_p = published.table4_row("child_pugh").adverse().p
         factors += (_factor("child_pugh", child_pugh.child_pugh_class != "A",
                             "adverse if Child-Pugh class B (or C); not an independent "
-                            "predictor (multivariable p = .218), left out of the combined "
-                            "hazard"),)
+                            f"predictor (multivariable p = {cp_p}), left out of the "
+                            "combined hazard"),)
     inputs = (albumin, lymphocytes, afp,
               Choice("extrahepatic_spread", raw.get("extrahepatic_spread"), spread),
               *child_pugh_inputs)
@@ -284,7 +286,8 @@ def score(raw: Mapping[str, object]) -> RiskProfile:
     if child_pugh is not None and child_pugh.child_pugh_class == "C":
         warnings.append(("child_pugh_class" if child_pugh.score is None else "child_pugh",
                          "Child-Pugh class C: the study had no class C patients (Table 1: "
-                         "scores 5-8 only), so this profile does not apply"))
+                         f"scores {min(STUDY_CHILD_PUGH_SCORES)}-{max(STUDY_CHILD_PUGH_SCORES)} "
+                         "only), so this profile does not apply"))
     return RiskProfile(pni, high, factors, combined_relative_hazard(factors), child_pugh,
                        inputs, tuple(warnings))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 #: Version of this reading of the paper. Bump it whenever a number below changes.
 MODEL_VERSION: Final = "tog2025-1.0"
@@ -180,7 +180,7 @@ PNI_MEDIANS_WITHHELD: Final = (
 
 
 # --- Cohort (Table 1 and Results) ----------------------------------------------------
-COHORT: Final = {
+COHORT: Final[dict[str, Any]] = {
     "design": "retrospective, multicentre (20 centres in Türkiye), October 2020 - June 2024",
     "population": ("advanced or metastatic HCC that progressed on first-line atezolizumab + "
                    "bevacizumab, then started second-line therapy"),
@@ -196,7 +196,7 @@ COHORT: Final = {
 }
 
 #: Table 1 baseline characteristics, as shares (0-1) or medians with ranges.
-TABLE1: Final = {
+TABLE1: Final[dict[str, Any]] = {
     "age": {"median": 62, "range": (18, 78)},
     "male": 0.828,
     "ecog": {"0": 0.414, "1-2": 0.586},

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from calculator.errors import InputError
-from calculator.published import TABLE1
+from calculator.published import AFP_CUTOFF, TABLE1
 
 Quality = str  # "ok" | "outside-study-range" | "converted"
 
@@ -54,14 +54,14 @@ class Quantity:
 
 
 def _study(key: str) -> tuple[Decimal, Decimal]:
-    low, high = TABLE1[key]["range"]  # type: ignore[index]
+    low, high = TABLE1[key]["range"]
     return Decimal(str(low)), Decimal(str(high))
 
 
 AFP_IU_CAVEAT: Final = (
     "AFP was converted from IU/mL with 1 IU/mL = 1.21 ng/mL (WHO standard 72/225); the "
-    "factor depends on the assay, so check it with your laboratory near the 200 ng/mL "
-    "cut-off.")
+    "factor depends on the assay, so check it with your laboratory near the "
+    f"{AFP_CUTOFF.value} ng/mL cut-off.")
 
 QUANTITIES: Final[dict[str, Quantity]] = {
     # Albumin: below 10 g/L is under the reporting range of bromocresol-green/purple

@@ -365,11 +365,10 @@ class _FlatIndex:
         B, n, _ = prep.x.shape
         base = (np.arange(B) * n)[:, None]
         corrected = np.flatnonzero(prep.frac.ravel() > 0)
-        lo = prep.tie_lo.ravel()[corrected]
-        lo_flat = np.where(lo >= 0, (lo + base.repeat(prep.frac.shape[1], 1).ravel()[corrected]),
-                           B * n)
+        lo = np.where(prep.tie_lo >= 0, prep.tie_lo + base, B * n)   # B * n: zero row
         return cls(risk=(prep.risk_row + base).ravel(), tied_slot=corrected,
-                   tied_hi=(prep.tie_hi + base).ravel()[corrected], tied_lo=lo_flat,
+                   tied_hi=(prep.tie_hi + base).ravel()[corrected],
+                   tied_lo=lo.ravel()[corrected],
                    tied_frac=prep.frac.ravel()[corrected][:, None])
 
 

@@ -520,7 +520,9 @@ def ledger_table(data: StudyData) -> str:
     kinds = sorted({kind for _, _, kind in replicates})
     rows: list[Row] = []
     for scenario, _, _ in data.scenarios:
-        methods = sorted({m for s, m, _ in replicates if s == scenario})
+        present = {m for s, m, _ in replicates if s == scenario}
+        methods = [m for m in (*METHOD_TEXT, "") if m in present] + \
+            sorted(m for m in present if m not in METHOD_TEXT and m)
         if not methods:
             continue
         rows.append(Row(f"Scenario {scenario}", group=True))
@@ -547,9 +549,13 @@ def study_figures(data: StudyData) -> dict[str, bytes | None]:
             "coverage": coverage_png(data), "rejection": rejection_png(data, null_rows(data))}
 
 
-def study_report_html(data: StudyData, *, source: str = "") -> str:
-    """The study report as one self-contained HTML document."""
-    pngs = study_figures(data)
+def study_report_html(data: StudyData, *, source: str = "",
+                      pngs: Mapping[str, bytes | None] | None = None) -> str:
+    """The study report as one self-contained HTML document.
+
+    ``pngs`` are the figures if already drawn (:func:`study_figures`); else they are drawn.
+    """
+    pngs = study_figures(data) if pngs is None else pngs
     methods = list(dict.fromkeys(r["method"] for r in data.rows))
     performance = []
     for name, _, _ in data.scenarios:

@@ -1,0 +1,70 @@
+"""``hcc-prognosis report``: the HTML report of a simulation study.
+
+::
+
+    hcc-prognosis report study.sqlite -o report.html
+    hcc-prognosis report study.sqlite -o report.html --png-dir figures/   # figures as PNGs too
+
+The report is one self-contained HTML file (figures embedded, nothing fetched, a print
+stylesheet inside): the study in ADEMP terms, the performance tables with Monte Carlo SEs,
+the cut-off's distribution, bias, coverage, type I errors and failures
+(:mod:`simulation.reports.study`). Its numbers are those of ``summarize --json``.
+A file that is not a study, or an output that cannot be written, gives a one-line error
+and exit status 2.
+
+numpy, matplotlib and the report are imported inside :func:`run`, so ``hcc-prognosis
+--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``hcc-prognosis report``."""
+    parser.add_argument("study", metavar="STUDY.sqlite",
+                        help="the study's SQLite file (written by 'hcc-prognosis simulate')")
+    parser.add_argument("-o", "--out", required=True, metavar="REPORT.html",
+                        help="where to write the HTML report")
+    parser.add_argument("--png-dir", metavar="DIR",
+                        help="also write each figure as a PNG file into this folder "
+                             "(created if needed)")
+
+
+def _error(message: str) -> int:
+    print(f"hcc-prognosis report: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report; exit status 0, or 2 with a message on stderr."""
+    from calculator.errors import InputError
+    from simulation.reports.study import read_study, study_figures, study_report_html
+
+    try:
+        data = read_study(args.study)
+    except InputError as error:
+        hint = f" ({error.hint})" if error.hint else ""
+        return _error(f"{error.message}{hint}")
+    if not data.rows:
+        return _error(f"{args.study!r} holds no finished replicate yet; run "
+                      "'hcc-prognosis simulate ... --out' on it first")
+    pngs = study_figures(data)
+    page = study_report_html(data, source=args.study, pngs=pngs)
+    try:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(page)
+        if args.png_dir:
+            os.makedirs(args.png_dir, exist_ok=True)
+            for name, png in pngs.items():
+                if png is not None:
+                    with open(os.path.join(args.png_dir, f"{name}.png"), "wb") as image:
+                        image.write(png)
+    except OSError as error:
+        return _error(f"cannot write {error.filename!r}: {error.strerror or error} (does its "
+                      "folder exist and is it writable?)")
+    print(f"report written to {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,121 @@
+"""The study file: fingerprint, append-only results, atomic replicates, clear refusals."""
+
+import math
+import sqlite3
+
+import pytest
+
+from calculator.errors import InputError
+from simulation.store import (LedgerEntry, ReplicateRecord, ResultRow, Store,
+                              StudyFileError)
+
+FINGERPRINT = {"package": "hcc-prognosis", "version": "0.1.0", "seed": 1, "n": 58,
+               "engine": "fast"}
+
+
+def row(method="fixed", estimand="pni_mv_loghr", estimate=1.2, ok=True, flag="ok"):
+    return ResultRow(method, estimand, estimate, 0.4, 0.01, 0.01, 0.4, 2.0, ok, None, None,
+                     flag)
+
+
+def record(r, rows=None, status="ok"):
+    rows = (row(),) if rows is None else rows
+    return ReplicateRecord("tog2025", r, status, 58, 40, tuple(rows),
+                           (LedgerEntry("fixed", "afp_mv_loghr", "separated", "no deaths"),))
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "study.sqlite") as s:
+        s.claim(FINGERPRINT)
+        yield s
+
+
+def test_new_file_records_fingerprint_and_uses_wal(tmp_path):
+    with Store(tmp_path / "a.sqlite") as s:
+        s.claim(FINGERPRINT)
+        assert s.fingerprint() == FINGERPRINT
+        assert s._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Store(tmp_path / "b.sqlite", journal="delete") as s:
+        assert s._db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_same_study_is_accepted_again(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with Store(path) as s:
+        s.claim(FINGERPRINT)
+    with Store(path) as s:
+        s.claim(dict(FINGERPRINT))
+
+
+def test_other_study_is_refused_with_what_differs(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with Store(path) as s:
+        s.claim(FINGERPRINT)
+    with Store(path) as s, pytest.raises(StudyFileError,
+                                         match=r"another study \(seed: file has 1, this run 2\)"):
+        s.claim(dict(FINGERPRINT, seed=2))
+
+
+def test_scenario_redefined_is_refused(store):
+    store.register_scenario("mine", {"effects": {"afp": 0.5}}, 10)
+    store.register_scenario("mine", {"effects": {"afp": 0.5}}, 30)
+    assert store.scenarios() == [("mine", {"effects": {"afp": 0.5}}, 30)]
+    store.register_scenario("mine", {"effects": {"afp": 0.5}}, 5)   # never shrinks
+    assert store.scenarios()[0][2] == 30
+    with pytest.raises(StudyFileError, match="defined differently.*effects"):
+        store.register_scenario("mine", {"effects": {"afp": 0.7}}, 10)
+
+
+def test_replicate_written_once_with_nan_as_null(store):
+    assert store.write_replicate(record(0, [row(estimate=math.nan, ok=False, flag="separated")]))
+    assert not store.write_replicate(record(0))          # already there: nothing written
+    assert store.finished("tog2025") == {0}
+    (stored,) = store.results("tog2025")
+    assert stored[3] is None and stored[9] == 0 and stored[12] == "separated"
+    assert store.failures("tog2025") == [("tog2025", 0, "fixed", "afp_mv_loghr", "separated",
+                                          "no deaths")]
+
+
+def test_replicate_is_atomic(store):
+    bad = record(1, [row(), row()])   # the same (method, estimand) twice violates the key
+    with pytest.raises(sqlite3.IntegrityError):
+        store.write_replicate(bad)
+    assert store.finished("tog2025") == set()
+    assert store.results("tog2025") == []
+    assert store.failures() == []
+
+
+def test_results_are_append_only(store):
+    store.write_replicate(record(0))
+    for statement in ("UPDATE results SET estimate = 0", "DELETE FROM results",
+                      "DELETE FROM replicates", "UPDATE failures SET kind = 'x'"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            store._db.execute(statement)
+    assert store.results("tog2025")[0][3] == 1.2
+
+
+def test_counts_and_reference(store):
+    store.write_replicate(record(0))
+    store.write_replicate(ReplicateRecord("tog2025", 1, "failed", None, None, (),
+                                          (LedgerEntry("", "", "exception", "boom"),)))
+    assert store.replicate_counts("tog2025") == {"ok": 1, "failed": 1}
+    store.write_reference("tog2025", [("fixed", "pni_uv_loghr", 1.1, 0.01, "ref")], 5000)
+    store.write_reference("tog2025", [("fixed", "pni_uv_loghr", 9.9, 0.01, "ref")], 5000)
+    assert store.reference("tog2025") == {("fixed", "pni_uv_loghr"): (1.1, 0.01, 5000, "ref")}
+    assert store.integrity() == "ok"
+
+
+def test_missing_file_and_foreign_files_are_refused(tmp_path):
+    with pytest.raises(StudyFileError, match="no study file"):
+        Store(tmp_path / "none.sqlite", create=False)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n" * 100)
+    with pytest.raises(StudyFileError, match="not a readable study file"):
+        Store(text)
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(StudyFileError, match="not an hcc-prognosis study file"):
+        Store(other)
+    with pytest.raises(InputError, match="journal must be one of wal, delete"):
+        Store(tmp_path / "x.sqlite", journal="memory")
