@@ -26,6 +26,9 @@ from typing import Final
 ASCITES: Final = ("none", "mild", "moderate-severe")
 ENCEPHALOPATHY: Final = ("none", "grade-1-2", "grade-3-4")
 CLASSES: Final = ("A", "B", "C")
+#: Lowest scores of class B and class C.
+CLASS_B_MIN_SCORE: Final = 7
+CLASS_C_MIN_SCORE: Final = 10
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ def child_pugh_class(score: int) -> str:
     """
     if not 5 <= score <= 15:
         raise ValueError(f"a Child-Pugh score is 5-15; got {score}")
-    return "A" if score <= 6 else "B" if score <= 9 else "C"
+    if score < CLASS_B_MIN_SCORE:
+        return "A"
+    return "B" if score < CLASS_C_MIN_SCORE else "C"
 
 
 def assess(bilirubin_mg_dl: Decimal, albumin_g_l: Decimal, inr: Decimal,

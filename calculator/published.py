@@ -122,6 +122,9 @@ def table4_row(factor: str) -> CoxRow:
     raise KeyError(factor)
 
 
+#: Age split of Table 4 ("Age <65 vs >=65"); the age factor is age >= 65 years.
+AGE_CUTOFF_YEARS: Final = 65
+
 #: The three factors the paper calls independent predictors (multivariable p < .05).
 INDEPENDENT_FACTORS: Final = ("afp", "extrahepatic_spread", "pni")
 

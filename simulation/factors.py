@@ -27,17 +27,14 @@ from typing import Any
 import numpy as np
 
 from calculator.pni import prognostic_nutritional_index
-from calculator.published import AFP_CUTOFF, PNI_CUTOFF
+from calculator.child_pugh import CLASS_B_MIN_SCORE
+from calculator.published import AFP_CUTOFF, AGE_CUTOFF_YEARS, PNI_CUTOFF
 
 #: The eight factors of Table 4, in the table's order.
 FACTORS: tuple[str, ...] = (
     "age_65_plus", "male", "ecog_1_plus", "viral_hepatitis", "afp", "child_pugh_b",
     "extrahepatic_spread", "pni_low",
 )
-#: Age from which ``age_65_plus`` is 1 (Table 4 row 'Age <65 vs >=65').
-AGE_THRESHOLD_YEARS = 65
-#: Child-Pugh score from which the class is B (7-9) or worse (Pugh et al. 1973).
-CHILD_PUGH_B_MIN_SCORE = 7
 #: The published PNI cut-off as a float (the default of :func:`code_factors`).
 DEFAULT_PNI_CUTOFF = float(PNI_CUTOFF.value)
 #: The published AFP cut-off in ng/mL as a float.
@@ -143,12 +140,12 @@ def code_factors(cohort: Mapping[str, Any], pni_cutoff: Any = DEFAULT_PNI_CUTOFF
     True
     """
     return {
-        "age_65_plus": _threshold(cohort["age"], AGE_THRESHOLD_YEARS),
+        "age_65_plus": _threshold(cohort["age"], AGE_CUTOFF_YEARS),
         "male": _levels(cohort["sex"], ("M",), ("M", "F")),
         "ecog_1_plus": _threshold(cohort["ecog"], 1),
         "viral_hepatitis": _levels(cohort["etiology"], VIRAL_ETIOLOGIES, ALL_ETIOLOGIES),
         "afp": _threshold(cohort["afp_ng_ml"], AFP_CUTOFF_NG_ML),
-        "child_pugh_b": _threshold(cohort["child_pugh_score"], CHILD_PUGH_B_MIN_SCORE),
+        "child_pugh_b": _threshold(cohort["child_pugh_score"], CLASS_B_MIN_SCORE),
         "extrahepatic_spread": _binary(cohort["extrahepatic_spread"]),
         "pni_low": pni_low(pni_values(cohort["albumin_g_l"], cohort["lymphocytes_10e9_l"]),
                            pni_cutoff),
