@@ -330,8 +330,10 @@ class _Prepared:
     """
 
     x: np.ndarray           # (B, n, p) standardised covariates, 0 in unused rows/columns
-    design: np.ndarray      # (B, n, K) [1, x, x_j x_k (j <= k)] for entering rows, else 0
+    head: np.ndarray        # (B, n, 1 + p) [1, x] for entering rows, else 0
     risk_row: np.ndarray    # (B, E) last row of the death's tie group (end of risk set)
+    death_row: np.ndarray   # (B, E) row of the death
+    tie_size: np.ndarray    # (B, E) number d of deaths in the death's tie
     tie_hi: np.ndarray      # (B, E) last death row of the death's tie
     tie_lo: np.ndarray      # (B, E) row before the tie's first row (-1 if none)
     frac: np.ndarray        # (B, E) Efron's r / d (rank r among the d tied deaths)
@@ -352,24 +354,35 @@ class _Prepared:
 
 @dataclass
 class _FlatIndex:
-    """Indices into the flattened prefix sums ``(B * n + 1, K)`` (last row zero)."""
+    """Flat indices of a :class:`_Prepared` stack, for one evaluation after another.
 
-    risk: np.ndarray        # (B * E,) risk-set sums of each slot
-    tied_slot: np.ndarray   # (M,) slots with a tie correction (rank r >= 1)
-    tied_hi: np.ndarray     # (M,) prefix sum through the tie's deaths
-    tied_lo: np.ndarray     # (M,) prefix sum before the tie
-    tied_frac: np.ndarray   # (M,) r / d
+    Rows are numbered ``b * n + row``; ``B * n`` is an extra all-zero row.
+    """
+
+    risk: np.ndarray        # (B * E,) end of each slot's risk set
+    tie_hi: np.ndarray      # (B * E,) prefix through the slot's tied deaths
+    tie_lo: np.ndarray      # (B * E,) prefix before the tie (or the zero row)
+    frac: np.ndarray        # (B * E, 1) r / d
+    tied_slot: np.ndarray   # (M,) slots with an Efron correction (rank r >= 1)
+    tied_frac: np.ndarray   # (M,) their r / d
+    tied_key: np.ndarray    # (M,) first row of their tie
+    member_row: np.ndarray  # (Q,) death rows in ties of two or more deaths
+    member_key: np.ndarray  # (Q,) first row of their tie
 
     @classmethod
     def of(cls, prep: _Prepared) -> "_FlatIndex":
         B, n, _ = prep.x.shape
         base = (np.arange(B) * n)[:, None]
         corrected = np.flatnonzero(prep.frac.ravel() > 0)
-        lo = np.where(prep.tie_lo >= 0, prep.tie_lo + base, B * n)   # B * n: zero row
-        return cls(risk=(prep.risk_row + base).ravel(), tied_slot=corrected,
-                   tied_hi=(prep.tie_hi + base).ravel()[corrected],
-                   tied_lo=lo.ravel()[corrected],
-                   tied_frac=prep.frac.ravel()[corrected][:, None])
+        lo = np.where(prep.tie_lo >= 0, prep.tie_lo + base, B * n).ravel()
+        key = (prep.tie_lo + 1 + base).ravel()
+        member = np.flatnonzero(((prep.tie_size > 1) & (prep.valid > 0)).ravel())
+        return cls(risk=(prep.risk_row + base).ravel(),
+                   tie_hi=(prep.tie_hi + base).ravel(), tie_lo=lo,
+                   frac=prep.frac.reshape(-1, 1), tied_slot=corrected,
+                   tied_frac=prep.frac.ravel()[corrected], tied_key=key[corrected],
+                   member_row=(prep.death_row + base).ravel()[member],
+                   member_key=key[member])
 
 
 def _prepare(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray,
@@ -378,29 +391,25 @@ def _prepare(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarra
     rows = np.arange(n)
     died_first = np.where(event & mask, 0, 1)
     order = np.lexsort((died_first, np.where(mask, -time, np.inf)), axis=1)
-    t = np.take_along_axis(np.where(mask, time, -np.inf), order, axis=1)
-    entered = np.take_along_axis(mask, order, axis=1)
-    died = np.take_along_axis(event, order, axis=1) & entered
-    x = np.take_along_axis(X, order[:, :, None], axis=1)
+    flat_order = (order + (np.arange(B) * n)[:, None]).ravel()
+    t = np.take(np.where(mask, time, -np.inf), flat_order).reshape(B, n)
+    entered = np.take(mask, flat_order).reshape(B, n)
+    died = np.take(event, flat_order).reshape(B, n) & entered
+    x = np.take(X.reshape(B * n, p), flat_order, axis=0).reshape(B, n, p)
 
     # Standardise with the entering rows' mean and SD (the partial likelihood does not
     # change with a shift of x; the scale only conditions the Newton steps).
-    use = (entered[:, :, None] & active[:, None, :]).astype(float)
-    x *= use
+    inside = entered[:, :, None].astype(float)
+    x *= inside
+    x *= active[:, None, :]
     count = np.maximum(entered.sum(axis=1), 1)[:, None]
     center = x.sum(axis=1) / count
     x -= center[:, None, :]
-    x *= use
+    x *= inside
     spread = np.sqrt(np.einsum("bnp,bnp->bp", x, x) / count)
     scale = np.where(spread > 0, spread, 1.0)
     x /= scale[:, None, :]
-
-    iu, ju = np.triu_indices(p)
-    K = 1 + p + iu.size
-    design = np.empty((B, n, K))
-    design[:, :, 0] = entered
-    design[:, :, 1:1 + p] = x
-    np.multiply(x[:, :, iu], x[:, :, ju], out=design[:, :, 1 + p:])
+    head = np.concatenate((inside, x), axis=2)
 
     # Tie groups: first and last row of each row's group of equal times.
     end = np.ones((B, n), dtype=bool)
@@ -424,6 +433,10 @@ def _prepare(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarra
     # A tie's deaths come first in its group: rows first .. first + d - 1.
     tie_first = first[cohort, row]
     tied_deaths = np.bincount(cohort * n + tie_first, minlength=B * n)[cohort * n + tie_first]
+    death_row = np.zeros((B, width), dtype=np.intp)
+    death_row[cohort, slot] = row
+    tie_size = np.ones((B, width), dtype=np.intp)
+    tie_size[cohort, slot] = tied_deaths
     tie_hi = np.zeros((B, width), dtype=np.intp)
     tie_hi[cohort, slot] = tie_first + tied_deaths - 1
     tie_lo = np.full((B, width), -1, dtype=np.intp)
@@ -432,7 +445,8 @@ def _prepare(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarra
     frac[cohort, slot] = (row - tie_first) / tied_deaths
 
     x_events = np.einsum("bn,bnp->bp", died.astype(float), x)
-    return _Prepared(x=x, design=design, risk_row=risk_row, tie_hi=tie_hi, tie_lo=tie_lo,
+    return _Prepared(x=x, head=head, risk_row=risk_row, death_row=death_row,
+                     tie_size=tie_size, tie_hi=tie_hi, tie_lo=tie_lo,
                      frac=frac, valid=valid, x_events=x_events, deaths=deaths,
                      entered=entered, died=died, last=last, center=center, scale=scale)
 
@@ -450,18 +464,20 @@ def _monotone_coordinates(prep: _Prepared, active: np.ndarray
     this is "one group has no deaths while the other still has members at risk".
     """
     B, n, p = prep.x.shape
-    entered = prep.entered[:, :, None]
-    # Risk sets are prefixes of the time-descending rows: running max and min, read at
-    # the end of each row's tie group.
-    at = (np.arange(B)[:, None] * n + prep.last).ravel()
-    risk_max = np.maximum.accumulate(np.where(entered, prep.x, -np.inf), axis=1)
-    risk_min = np.minimum.accumulate(np.where(entered, prep.x, np.inf), axis=1)
-    risk_max = np.take(risk_max.reshape(B * n, p), at, axis=0).reshape(B, n, p)
-    risk_min = np.take(risk_min.reshape(B * n, p), at, axis=0).reshape(B, n, p)
-    dead = prep.died[:, :, None]
-    x = prep.x
-    up = np.all(~dead | (x >= risk_max), axis=1) & np.any(dead & (risk_min < x), axis=1)
-    down = np.all(~dead | (x <= risk_min), axis=1) & np.any(dead & (risk_max > x), axis=1)
+    # Risk sets are prefixes of the time-descending rows (rows that do not enter come
+    # after all of them): running max and min, read at the end of each death's tie.
+    ends = (prep.risk_row + (np.arange(B) * n)[:, None]).ravel()
+    rows = (prep.death_row + (np.arange(B) * n)[:, None]).ravel()
+    flat = prep.x.reshape(B * n, p)
+    risk_max = np.take(np.maximum.accumulate(prep.x, axis=1).reshape(B * n, p), ends, axis=0)
+    risk_min = np.take(np.minimum.accumulate(prep.x, axis=1).reshape(B * n, p), ends, axis=0)
+    x = np.take(flat, rows, axis=0)
+    dead = (prep.valid > 0).reshape(-1, 1)
+    shape = (B, -1, p)
+    up = (np.all((~dead | (x >= risk_max)).reshape(shape), axis=1)
+          & np.any((dead & (risk_min < x)).reshape(shape), axis=1))
+    down = (np.all((~dead | (x <= risk_min)).reshape(shape), axis=1)
+            & np.any((dead & (risk_max > x)).reshape(shape), axis=1))
     has_deaths = (prep.deaths > 0)[:, None]
     return up & active & has_deaths, down & active & has_deaths
 
@@ -488,38 +504,49 @@ def _efron_sums(prep: _Prepared, index: _FlatIndex, beta: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     B, n, p = prep.x.shape
     E = prep.valid.shape[1]
-    K = prep.design.shape[2]
     eta = np.matmul(prep.x, beta[:, :, None])[:, :, 0]
     # Shift by each cohort's largest linear predictor (x is centred, so it is >= 0 and
     # comes from an entering row): exp cannot overflow, and the shift c comes back as
     # -c per death in the log-likelihood.
     shift = eta.max(axis=1)
-    w = np.exp(eta - shift[:, None])
-    prefix = np.empty((B * n + 1, K))
+    w = np.exp(eta - shift[:, None]) * prep.head[:, :, 0]
+    # Risk-set sums of w and w x: prefix sums over the time-descending rows.
+    prefix = np.empty((B * n + 1, 1 + p))
     prefix[-1] = 0.0
-    sums = prefix[:-1].reshape(B, n, K)
-    np.multiply(prep.design, w[:, :, None], out=sums)
-    np.cumsum(sums, axis=1, out=sums)                  # risk-set sums: prefixes
+    sums = prefix[:-1].reshape(B, n, 1 + p)
+    np.multiply(prep.head, w[:, :, None], out=sums)
+    np.cumsum(sums, axis=1, out=sums)
     a = np.take(prefix, index.risk, axis=0)
     if index.tied_slot.size:
         # Efron: the r-th of d tied deaths sees the risk set less r/d of the tie's
         # weight. The tie's sums are a difference of prefix sums whose subtracted part
         # belongs to the risk set, so no precision is lost beyond that of the risk sums.
-        tied = (np.take(prefix, index.tied_hi, axis=0)
-                - np.take(prefix, index.tied_lo, axis=0))
-        a[index.tied_slot] -= index.tied_frac * tied
-    a = a.reshape(B, E, K)
+        tied = (np.take(prefix, index.tie_hi, axis=0)
+                - np.take(prefix, index.tie_lo, axis=0))
+        tied *= index.frac
+        a -= tied
+    a = a.reshape(B, E, 1 + p)
     a0 = a[:, :, 0]
     inv = prep.valid / a0
     loglik = ((prep.x_events * beta).sum(axis=1) - prep.deaths * shift
               - (prep.valid * np.log(a0)).sum(axis=1))
-    mean1 = a[:, :, 1:1 + p] * inv[:, :, None]
-    score = prep.x_events - mean1.sum(axis=1)
-    second = np.matmul(inv[:, None, :], a[:, :, 1 + p:])[:, 0, :]
-    iu, ju = np.triu_indices(p)
-    info = np.empty((B, p, p))
-    info[:, iu, ju] = second
-    info[:, ju, iu] = second
+    mean1 = a[:, :, 1:] * inv[:, :, None]
+
+    # The terms linear in the risk-set sums, sum_s inv_s (S_k - f_s T_k) for the
+    # score (k = 1) and the information (k = 2), are sum_j w_j c_j x_j^(k) with
+    # c_j = sum of inv_s over the risk sets holding row j, less f_s inv_s over the tie
+    # of a tied death j: one weighted sum over rows instead of cumulative sums of the
+    # p(p+1)/2 products x_j x_k.
+    held = np.bincount(index.risk, weights=inv.ravel(), minlength=B * n + 1)[:B * n]
+    held = np.cumsum(held.reshape(B, n)[:, ::-1], axis=1)[:, ::-1]
+    if index.tied_slot.size:
+        share = np.bincount(index.tied_key, minlength=B * n,
+                            weights=inv.ravel()[index.tied_slot] * index.tied_frac)
+        held = held - np.bincount(index.member_row, weights=share[index.member_key],
+                                  minlength=B * n).reshape(B, n)
+    weighted = prep.x * (w * held)[:, :, None]
+    score = prep.x_events - weighted.sum(axis=1)
+    info = np.matmul(weighted.transpose(0, 2, 1), prep.x)
     info -= np.matmul(mean1.transpose(0, 2, 1), mean1)     # valid is 0/1: v^2 = v
     return loglik, score, info
 
@@ -632,7 +659,7 @@ def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
 
 
 def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None, *,
-            tol: float = 1e-9, max_iter: int = 50, chunk_size: int | None = 20_000
+            tol: float = 1e-9, max_iter: int = 50, chunk_size: int | None = 2_000
             ) -> CoxFit:
     """Cox proportional-hazards fits (Efron ties) of a whole stack of cohorts at once.
 

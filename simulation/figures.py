@@ -29,7 +29,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -56,7 +56,7 @@ REFERENCE_COLOUR = "0.35"
 #: Resolution of the PNG images (dots per inch).
 PNG_DPI = 150
 
-_RC = {"font.size": 9.5, "axes.titlesize": 10.5, "axes.labelsize": 9.5, "legend.fontsize": 8.5,
+_RC: Any = {"font.size": 9.5, "axes.titlesize": 10.5, "axes.labelsize": 9.5, "legend.fontsize": 8.5,
        "xtick.labelsize": 8.5, "ytick.labelsize": 8.5, "axes.spines.top": False,
        "axes.spines.right": False, "svg.fonttype": "none"}
 
@@ -358,7 +358,8 @@ def cutoff_distribution_figure(cutoffs: Mapping[str, Mapping[str, Any]], *, publ
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
             ax.set_ylabel("Replicates (%)")
             ax.set_title(f"Scenario {scenario}", loc="left", fontsize=9.5)
-            ax.legend(loc="upper left", frameon=False, handlelength=2.6)
+            ax.legend(loc="upper right", frameon=True, facecolor="white", edgecolor="none",
+                      framealpha=0.9, handlelength=2.6)
         axes[-1].set_xlabel("Chosen PNI cut-off (PNI units: albumin g/L + 5 x lymphocytes "
                             "10^9/L)")
         fig.suptitle(title, x=0.01, ha="left", fontsize=10.5)
@@ -417,7 +418,8 @@ def performance_figure(points: Sequence[PerformancePoint], *, measure: str,
                        reference: float | None = None, reference_label: str = "",
                        title: str = "", width_in: float = 6.4, columns: int = 2,
                        layout: Sequence[Sequence[str]] = (), series_order: Sequence[str] = (),
-                       bounds: tuple[float, float] | None = None) -> Figure:
+                       bounds: tuple[float, float] | None = None,
+                       x_start: float | None = None) -> Figure:
     """Dot plot of a performance measure, with ± 1.96 Monte Carlo SE error bars.
 
     One panel per ``panel`` value, one line per ``row`` within it, one marker shape per
@@ -440,6 +442,9 @@ def performance_figure(points: Sequence[PerformancePoint], *, measure: str,
         to figure even when some figures lack it. Unlisted series follow.
     bounds : (low, high), optional
         Range the measure cannot leave (0-100 for a percentage): error bars stop there.
+    x_start : float, optional
+        Where every x-axis starts (0 for rejection rates, so that distances from the
+        nominal 5% read as ratios).
     """
     import matplotlib
 
@@ -456,10 +461,10 @@ def performance_figure(points: Sequence[PerformancePoint], *, measure: str,
     with matplotlib.rc_context(_RC):
         fig = _new_figure(width_in, 0.9 + len(grid) * panel_height)
         axes = fig.subplots(len(grid), len(grid[0]), squeeze=False, sharey=True)
-        drawn = []
+        drawn: list[Axes] = []
         first_in_row = {(r, row.index(next(n for n in row if n))) for r, row in enumerate(grid)}
         for (r, c), panel in np.ndenumerate(np.array(grid, dtype=object)):
-            ax = axes[r, c]
+            ax = cast("Axes", axes[r, c])
             if not panel:
                 ax.set_visible(False)
                 continue
@@ -491,6 +496,8 @@ def performance_figure(points: Sequence[PerformancePoint], *, measure: str,
             ax.set_xlabel(measure)
             ax.grid(axis="x", color="0.88", linewidth=0.6)
             ax.margins(x=0.12)
+            if x_start is not None:
+                ax.set_xlim(left=x_start)
         legend: dict[str, Any] = {}
         for ax in drawn:
             for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):

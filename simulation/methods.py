@@ -111,18 +111,19 @@ def lausen_schumacher_p(b: Any, min_share: float = MAXSTAT_MIN_SHARE,
         P(M \\ge b) \\approx \\frac{4 \\varphi(b)}{b} + \\varphi(b)\\,(b - b^{-1})
         \\ln\\frac{\\varepsilon_2 (1 - \\varepsilon_1)}{(1 - \\varepsilon_2)\\,\\varepsilon_1},
 
-    :math:`\\varphi` the standard normal density, clipped to [0, 1] (R maxstat
-    ``pLausen92``). A nominal 0.05 (b = 1.96) is really about 0.49:
+    :math:`\\varphi` the standard normal density. As in R maxstat's ``pLausen92``
+    (Hothorn & Lausen), p is 1 for :math:`b < 1`, where the approximation has no content,
+    and at least 0. A nominal 0.05 (b = 1.96) is really about 0.49:
 
-    >>> round(float(lausen_schumacher_p(1.959964)), 3)
-    0.491
+    >>> round(float(lausen_schumacher_p(1.959964)), 4)
+    0.4916
     """
     b = np.asarray(b, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         density = np.exp(-0.5 * b * b) / np.sqrt(2.0 * np.pi)
         log_ratio = np.log(max_share * (1.0 - min_share) / ((1.0 - max_share) * min_share))
         p = 4.0 * density / b + density * (b - 1.0 / b) * log_ratio
-    return np.where(np.isnan(b), np.nan, np.clip(np.where(b > 0, p, 1.0), 0.0, 1.0))
+    return np.where(np.isnan(b), np.nan, np.where(b < 1.0, 1.0, np.clip(p, 0.0, 1.0)))
 
 
 def stack_cohorts(cohorts: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -565,18 +566,23 @@ def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[st
     entered_all = np.concatenate(entered_parts)
     fits = _fit_models(engine, np.tile(time, (M, 1)), np.tile(event, (M, 1)),
                        np.concatenate(X_parts), entered_all, list(FACTORS))
+    no_events = event.sum(axis=1) == 0
     for m in methods:
         rows = rows_of[m]
         for prefix, factor in ESTIMAND_FACTOR.items():
             k = FACTORS.index(factor)
             entered = entered_all[rows, k]
             in_model = _coefficient(fits, k, rows)
-            ok = ~entered | in_model.ok
+            # A factor that did not enter is "not selected", a valid outcome; one that
+            # entered a model that could not be fitted, or a cohort without deaths, is not.
+            ok = (~entered | in_model.ok) & ~no_events
             with np.errstate(invalid="ignore"):
                 chosen = entered & in_model.ok & (in_model.p < ALPHA)
-            flag = np.where(ok, "ok", in_model.flag).astype(object)
-            detail = np.where(ok, "", in_model.detail).astype(object)
+            flag = np.where(ok, "ok", np.where(no_events, "no-events", in_model.flag))
+            detail = np.where(ok, "", np.where(no_events, "no deaths in the cohort",
+                                               in_model.detail))
             results[(m, f"{prefix}_selected")] = EstimandResult(
                 estimate=np.where(ok, chosen.astype(float), np.nan), se=in_model.se,
                 p=in_model.p, p_naive=in_model.p_naive, ci_lower=in_model.ci_lower,
-                ci_upper=in_model.ci_upper, ok=ok, flag=flag, detail=detail)
+                ci_upper=in_model.ci_upper, ok=ok, flag=flag.astype(object),
+                detail=detail.astype(object))

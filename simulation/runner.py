@@ -29,10 +29,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -259,6 +261,27 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back while a replicate is written, then raise it.
+
+    The transaction makes a write atomic anyway; this only keeps a replicate that was
+    about to be committed. Works in the main thread (elsewhere it does nothing).
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield  # not the main thread, or Ctrl-C is already handled (or ignored) elsewhere
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _pool_results(tasks: Sequence[ChunkTask], workers: int) -> Iterator[ChunkResult]:
     import multiprocessing
 
@@ -429,9 +452,10 @@ def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = Non
                                      f"{__version__}: results would not be comparable",
                                 "install the same version on every Dask worker")
                         for record in result.records:
-                            if store.write_replicate(record):
-                                outcome.written += 1
-                                outcome.failed += record.status == "failed"
+                            with _sigint_deferred():
+                                if store.write_replicate(record):
+                                    outcome.written += 1
+                                    outcome.failed += record.status == "failed"
                         bar.update(len(result.records))
             except KeyboardInterrupt:
                 outcome.interrupted = True

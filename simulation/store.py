@@ -409,11 +409,13 @@ class _Transaction:
         self._db = db
 
     def __enter__(self) -> sqlite3.Connection:
+        if self._db.in_transaction:  # left open by an interruption (Ctrl-C) mid-way
+            self._db.execute("ROLLBACK")
         self._db.execute("BEGIN IMMEDIATE")
         return self._db
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self._db.execute("COMMIT")
-        else:
+        elif self._db.in_transaction:
             self._db.execute("ROLLBACK")

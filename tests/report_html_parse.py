@@ -100,3 +100,17 @@ def resolve(record: Any, key: str) -> Any:
     for part in key.split("."):
         value = value[int(part)] if isinstance(value, list) else value[part]
     return value
+
+
+def parse_mcse(html_text: str) -> list[tuple[str, str]]:
+    """``(data-mcse-key, data-mcse-value)`` of every cell that carries an MCSE."""
+    pairs: list[tuple[str, str]] = []
+
+    class _Mcse(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if "data-mcse-key" in a:
+                pairs.append((a["data-mcse-key"] or "", a.get("data-mcse-value") or ""))
+
+    _Mcse().feed(html_text)
+    return pairs

@@ -160,3 +160,147 @@ def test_report_path_that_cannot_be_written_is_a_clear_error(cohort_run, tmp_pat
     assert main(["analyze", str(csv), "--json", "--report", str(target)]) == 2
     err = capsys.readouterr().err
     assert "--report: cannot write" in err and "no-such-folder" in err
+
+
+# ---------------------------------------------------------------------------------------
+# Study report
+# ---------------------------------------------------------------------------------------
+
+def _run_cli(args):
+    from contextlib import redirect_stdout
+
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        status = main(args)
+    return status, buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def study_run(tmp_path_factory):
+    """A small study (two scenarios, 30 replicates of 25 patients: small enough that some
+    fits separate), its ``summarize --json`` rows and its report, all through the CLI."""
+    folder = tmp_path_factory.mktemp("study")
+    study = folder / "study.sqlite"
+    status, _ = _run_cli(["simulate", "--scenario", "tog2025", "--scenario", "tog2025-null",
+                          "--replicates", "30", "--seed", "3", "--n", "25", "--workers", "1",
+                          "--chunk-size", "30", "--reference-n", "2000", "--no-progress",
+                          "--out", str(study)])
+    assert status == 0
+    status, out = _run_cli(["summarize", str(study), "--json"])
+    assert status == 0
+    rows = json.loads(out)
+    report = folder / "report.html"
+    status, _ = _run_cli(["report", str(study), "-o", str(report), "--png-dir",
+                          str(folder / "png")])
+    assert status == 0
+    return study, rows, report.read_text(encoding="utf-8"), folder / "png"
+
+
+def _summary_value(rows, key):
+    scenario, method, estimand, field = key.split("|")
+    (row,) = [r for r in rows if (r["scenario"], r["method"], r["estimand"]) ==
+              (scenario, method, estimand)]
+    return row[field]
+
+
+def test_study_report_holds_ademp_tables_and_figures(study_run):
+    _, rows, text, png_dir = study_run
+    report = parse_report(text)
+    _check_self_contained(report)
+    for heading in ("Aims", "Data-generating mechanisms", "Estimands", "Methods",
+                    "Performance measures", "Rejection under the null", "Failures"):
+        assert f">{heading}</h2>" in text
+    assert {"scenarios", "performance-tog2025", "performance-tog2025-null", "cutoffs",
+            "null-rejection", "failures", "ledger"} <= set(report.tables)
+    assert set(report.images) == {"fig-cutoff", "fig-bias", "fig-coverage", "fig-rejection"}
+    assert sorted(p.name for p in png_dir.iterdir()) == ["bias.png", "coverage.png",
+                                                          "cutoff.png", "rejection.png"]
+    assert (png_dir / "cutoff.png").read_bytes() == report.images["fig-cutoff"]
+    # The data-generating table shows the true HRs: tog2025's published PNI step.
+    scenarios = {row[0]: row for row in report.tables["scenarios"][1:]}
+    assert scenarios["tog2025"][5] == "HR 4.17 below 47.6 (step)"
+    assert scenarios["tog2025-null"][5] == "no effect"
+    assert scenarios["tog2025"][-1] == "30 / 30"
+    # Only the null scenario has type I errors (tog2025: every estimand's factor acts).
+    groups = [row[0] for row in report.tables["null-rejection"][1:]
+              if row[0].startswith("Scenario")]
+    assert groups == ["Scenario tog2025-null"]
+
+
+def test_study_report_numbers_equal_summarize_json(study_run):
+    from simulation.methods import LOGHR_ESTIMANDS, SELECTED_ESTIMANDS
+
+    _, rows, text, _ = study_run
+    report = parse_report(text)
+    checked = 0
+    for cell in report.cells:
+        if "|" not in cell.key:
+            continue
+        expected = _summary_value(rows, cell.key)
+        if cell.value == "":
+            assert expected is None, cell
+        else:
+            assert float(cell.value) == float(expected), cell
+        checked += 1
+    mcse = [c for c in report.cells if c.key and "|" in c.key]
+    assert checked >= 400
+    # Every measure of every row is shown, with its MCSE.
+    keys = {c.key for c in report.cells}
+    fields = {"loghr": ("bias", "empse", "modse", "relerr_modse", "mse", "coverage",
+                        "rejection", "truth", "n_used"),
+              "cutoff": ("mean", "sd", "q025", "median", "q975", "share_at_boundary",
+                         "share_small_group"),
+              "selected": ("rejection",)}
+    for r in rows:
+        kind = ("loghr" if r["estimand"] in LOGHR_ESTIMANDS else
+                "selected" if r["estimand"] in SELECTED_ESTIMANDS else "cutoff")
+        for field in fields[kind]:
+            assert f"{r['scenario']}|{r['method']}|{r['estimand']}|{field}" in keys
+    # A cell's text is its value and MCSE, as printed: bias to 3 decimals, shares in %.
+    by_key = {c.key: c for c in mcse}
+    row = next(r for r in rows if r["estimand"] == "pni_mv_loghr" and r["method"] == "fixed"
+               and r["scenario"] == "tog2025")
+    bias = by_key["tog2025|fixed|pni_mv_loghr|bias"]
+    assert bias.text == f"{row['bias']:.3f} ({row['bias_mcse']:.3f})"
+    coverage = by_key["tog2025|fixed|pni_mv_loghr|coverage"]
+    assert coverage.text == f"{100 * row['coverage']:.1f} ({100 * row['coverage_mcse']:.1f})"
+    failed = [r for r in rows if r["n_failed"]]
+    assert failed  # 25-patient cohorts separate now and then
+    for r in failed:
+        cell = by_key[f"{r['scenario']}|{r['method']}|{r['estimand']}|n_failed"]
+        assert cell.text == f"{r['n_failed']} ({100 * r['n_failed'] / r['n_rep']:.1f}%)"
+
+
+def test_study_report_mcse_attributes_equal_summarize_json(study_run):
+    from tests.report_html_parse import parse_mcse
+
+    _, rows, text, _ = study_run
+    pairs = parse_mcse(text)
+    assert len(pairs) >= 300
+    for key, value in pairs:
+        expected = _summary_value(rows, key)
+        assert (value == "" and expected is None) or float(value) == float(expected), key
+
+
+def test_cutoff_histogram_draws_each_replicates_cutoff(study_run):
+    from simulation.reports.study import read_study
+
+    study, rows, _, _ = study_run
+    data = read_study(study)
+    for r in (r for r in rows if r["estimand"] == "cutoff"):
+        values = data.cutoffs[r["scenario"]][r["method"]]
+        assert values.size == r["n_rep"]
+        finite = values[np.isfinite(values)]
+        assert finite.size == r["n_used"]
+        assert float(np.median(finite)) == pytest.approx(r["median"], rel=1e-12)
+
+
+def test_report_of_a_file_that_is_not_a_study_is_a_clear_error(tmp_path, capsys):
+    not_study = tmp_path / "notes.txt"
+    not_study.write_text("hello\n")
+    assert main(["report", str(not_study), "-o", str(tmp_path / "r.html")]) == 2
+    assert main(["report", str(tmp_path / "missing.sqlite"), "-o",
+                 str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a readable study file" in err and "no study file at" in err
+    assert not (tmp_path / "r.html").exists()

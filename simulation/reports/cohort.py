@@ -357,12 +357,13 @@ def cohort_report_html(cohort: Mapping[str, Any], record: Mapping[str, Any], *,
                                note=f"PNI groups at the cut-off {cut_text}."),
                 ])),
         Section("figure1", "Figure 1. Overall survival by AFP",
-                html.figure(pngs["km_afp"], figure_id="fig-km-afp",
-                            alt="Kaplan-Meier curves of overall survival by AFP group",
-                            caption="Kaplan-Meier estimates of overall survival for AFP < 200 "
-                                    "and ≥ 200 ng/mL, with censored patients marked and the "
-                                    "numbers at risk below; log-rank p from the analysis. "
-                                    "Redrawn from this cohort as in the paper's Figure 1.")),
+                _figure_or_note(pngs["km_afp"], "fig-km-afp",
+                                "Kaplan-Meier curves of overall survival by AFP group",
+                                "Kaplan-Meier estimates of overall survival for AFP < 200 "
+                                "and ≥ 200 ng/mL, with censored patients marked and the "
+                                "numbers at risk below; log-rank p from the analysis. "
+                                "Redrawn from this cohort as in the paper's Figure 1.",
+                                "No AFP groups.")),
         Section("figure2", "Figure 2. Overall survival by PNI",
                 _figure_or_note(pngs["km_pni"], "fig-km-pni",
                                 "Kaplan-Meier curves of overall survival by PNI group",

@@ -59,7 +59,7 @@ footer { margin-top: 2.5rem; font-size: 0.8rem; color: #555; border-top: 1px sol
   h2 { break-after: avoid; page-break-after: avoid; }
   table, figure { break-inside: avoid; page-break-inside: avoid; }
   tr.group th { background: none; }
-  figure img { border: none; }
+  figure img { border: none; max-height: 230mm; width: auto; }
   a { color: inherit; text-decoration: none; }
 }
 """
@@ -260,11 +260,6 @@ class Section:
     def html(self) -> str:
         return (f'<section id="{escape(self.section_id)}"><h2>{escape(self.title)}</h2>\n'
                 f"{self.body}\n</section>")
-
-
-def subheading(title: str) -> str:
-    """A third-level heading."""
-    return f"<h3>{escape(title)}</h3>"
 
 
 def page(title: str, subtitle: str, sections: Sequence[Section], footer: str) -> str:

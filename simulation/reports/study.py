@@ -100,7 +100,7 @@ def read_study(path: str | os.PathLike[str]) -> StudyData:
     from simulation.methods import METHODS
     from simulation.store import Store
 
-    with Store(path, create=False) as store:
+    with Store(os.fspath(path), create=False) as store:
         scenarios = store.scenarios()
         counts = {name: store.replicate_counts(name) for name, _, _ in scenarios}
         cutoffs: dict[str, dict[str, np.ndarray]] = {}
@@ -161,7 +161,7 @@ def count(row: Mapping[str, Any], field: str) -> Cell:
 
 def truth_cell(row: Mapping[str, Any], fmt: str = ".3f") -> Cell:
     value = html.finite(row.get("truth"))
-    mark = {"generating": "", "reference": " †", "none": ""}.get(row.get("truth_kind"), "")
+    mark = " †" if row.get("truth_kind") == "reference" else ""
     if value is None:
         return Cell("none", None, row_key(row, "truth"), numeric=True)
     return Cell(format(value, fmt) + mark, value, row_key(row, "truth"), numeric=True)
@@ -460,7 +460,7 @@ def rejection_png(data: StudyData, rows: Sequence[Mapping[str, Any]]) -> bytes |
                                      reference=5.0, reference_label="nominal 5%",
                                      title="Type I error under the null", bounds=(0.0, 100.0),
                                      layout=_layout(NULL_LAYOUT), series_order=_order(data),
-                                     width_in=7.6)
+                                     width_in=7.6, x_start=0.0)
     return figures.to_png(fig)
 
 
@@ -628,11 +628,3 @@ def study_report_html(data: StudyData, *, source: str = "",
     footer = (f"hcc-prognosis {__version__}. Report of the study file {source}; the same "
               "numbers are printed by 'hcc-prognosis summarize --json'.")
     return html.page(title, subtitle, sections, footer)
-
-
-def write_study_report(study_path: str | os.PathLike[str], out_path: str | os.PathLike[str]
-                       ) -> None:
-    """Read the study at ``study_path`` and write its report to ``out_path`` (UTF-8)."""
-    data = read_study(study_path)
-    with open(out_path, "w", encoding="utf-8") as out:
-        out.write(study_report_html(data, source=str(study_path)))

@@ -1,0 +1,200 @@
+"""Benchmark: the batched Cox engine (simulation.cox.cox_fit) against lifelines.
+
+Run from the repository root::
+
+    python benchmarks/bench_cox.py            # about 2-4 minutes
+    python benchmarks/bench_cox.py --quick    # smaller sizes, well under a minute
+
+Everything runs on one thread (OMP/OPENBLAS/MKL threads set to 1 before numpy is
+imported), and every speed is printed next to lifelines measured in the same run, as a
+ratio, so the figures do not depend on how fast the machine is. What is printed:
+
+1. Cox fits per second at n = 58, p = 3 (the paper's cohort size and three binary
+   factors, times rounded to 0.1 month so ties are common): fast engine against
+   ``lifelines.CoxPHFitter().fit`` with default options on ready-made DataFrames (the
+   quickest way to use lifelines) and against ``cox_fit_lifelines`` (tight tolerances,
+   the reference engine of the simulation).
+2. Time per fit as n grows from 58 to 5,000.
+3. Time per fit as the stack grows from 10^2 to 10^5 cohorts (chunked).
+4. Peak memory of a 10^5-cohort stack, measured in a fresh process.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "NUMEXPR_NUM_THREADS"):
+    os.environ[_name] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from simulation.cox import cox_fit, cox_fit_lifelines  # noqa: E402
+
+#: Log hazard ratios of the three simulated binary factors (AFP >= 200, extrahepatic
+#: spread, PNI < 47.6), of the order of the paper's Table 4; the benchmark only needs
+#: realistic effects, not the published values.
+LOG_HR = np.log([2.0, 2.4, 4.2])
+
+
+def paper_like_stack(cohorts: int, n: int, seed: int = 1
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``cohorts`` cohorts of ``n`` patients with three binary factors.
+
+    Exponential survival with those log-HRs (median about 6 months in the reference
+    group), uniform censoring over 5-40 months, times rounded to 0.1 month.
+    """
+    rng = np.random.default_rng(seed)
+    X = (rng.random((cohorts, n, 3)) < [0.4, 0.5, 0.5]).astype(float)
+    death = rng.exponential(8.0, (cohorts, n)) * np.exp(-(X @ LOG_HR))
+    censor = rng.uniform(5.0, 40.0, (cohorts, n))
+    time_ = np.maximum(np.round(np.minimum(death, censor), 1), 0.1)
+    return time_, death <= censor, X
+
+
+def best_of(function, repeats: int = 3) -> float:
+    """Fastest of ``repeats`` wall-clock runs, in seconds (least disturbed by others)."""
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def lifelines_default_seconds_per_fit(time_, event, X, fits: int) -> float:
+    """Plain ``CoxPHFitter().fit`` with default options on prebuilt DataFrames."""
+    import pandas as pd
+    from lifelines import CoxPHFitter
+
+    frames = []
+    for b in range(fits):
+        frame = pd.DataFrame(X[b], columns=["afp", "spread", "pni_low"])
+        frame["time"] = time_[b]
+        frame["event"] = event[b].astype(int)
+        frames.append(frame)
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for frame in frames:
+                CoxPHFitter().fit(frame, "time", "event")
+
+    CoxPHFitter().fit(frames[0], "time", "event")          # imports and caches
+    return best_of(run, repeats=2) / fits
+
+
+def section_fits_per_second(quick: bool) -> dict:
+    n, p = 58, 3
+    cohorts = 5_000 if quick else 20_000
+    lifelines_fits = 40 if quick else 150
+    time_, event, X = paper_like_stack(cohorts, n)
+    cox_fit(time_[:100], event[:100], X[:100])                 # warm-up
+    fast = best_of(lambda: cox_fit(time_, event, X)) / cohorts
+    fit = cox_fit(time_, event, X)
+    default = lifelines_default_seconds_per_fit(time_, event, X, lifelines_fits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = best_of(lambda: cox_fit_lifelines(time_[:lifelines_fits],
+                                                      event[:lifelines_fits],
+                                                      X[:lifelines_fits]),
+                            repeats=2) / lifelines_fits
+    print(f"1. Cox fits/s at n = {n}, p = {p} ({cohorts} cohorts; one thread)")
+    print(f"   fast engine                 {1 / fast:10.0f} fits/s  ({fast * 1e6:7.1f} us/fit, "
+          f"{fit.n_iter.mean():.1f} iterations on average, "
+          f"{(~fit.finite).mean():.2%} flagged)")
+    print(f"   lifelines, default options  {1 / default:10.1f} fits/s  ({default * 1e3:7.2f} ms/fit)"
+          f"   ratio {default / fast:7.0f}x")
+    print(f"   cox_fit_lifelines (tight)   {1 / reference:10.1f} fits/s  "
+          f"({reference * 1e3:7.2f} ms/fit)   ratio {reference / fast:7.0f}x")
+    return {"fast_us": fast * 1e6, "lifelines_default_ms": default * 1e3,
+            "lifelines_reference_ms": reference * 1e3,
+            "ratio_default": default / fast, "ratio_reference": reference / fast}
+
+
+def section_growth_with_n(quick: bool) -> None:
+    sizes = [58, 200, 1000, 5000] if quick else [58, 200, 500, 1000, 2000, 5000]
+    print("\n2. Time per fit as n grows (p = 3, stacks of about 2 x 10^5 rows)")
+    print("        n   cohorts   us/fit   ns/row   lifelines ms/fit   ratio")
+    for n in sizes:
+        cohorts = max(20, 200_000 // n // (4 if quick else 1))
+        time_, event, X = paper_like_stack(cohorts, n, seed=n)
+        seconds = best_of(lambda: cox_fit(time_, event, X)) / cohorts
+        default = lifelines_default_seconds_per_fit(time_, event, X, 3 if n >= 2000 else 10)
+        print(f"   {n:6d}   {cohorts:7d}   {seconds * 1e6:7.1f}   {seconds / n * 1e9:6.0f}"
+              f"   {default * 1e3:16.2f}   {default / seconds:5.0f}x")
+
+
+def section_growth_with_stack(quick: bool) -> None:
+    sizes = [100, 1_000, 10_000] + ([] if quick else [100_000])
+    print("\n3. Time per fit as the stack grows (n = 58, p = 3, default chunk_size)")
+    print("    cohorts   seconds   us/fit")
+    for cohorts in sizes:
+        time_, event, X = paper_like_stack(cohorts, 58, seed=cohorts)
+        seconds = best_of(lambda: cox_fit(time_, event, X), repeats=1 if cohorts >= 10**5 else 3)
+        print(f"   {cohorts:8d}   {seconds:7.2f}   {seconds / cohorts * 1e6:6.1f}")
+    print("\n   chunk size at 20,000 cohorts:")
+    time_, event, X = paper_like_stack(20_000, 58, seed=7)
+    for chunk in (250, 1_000, 2_000, 5_000, 20_000):
+        seconds = best_of(lambda: cox_fit(time_, event, X, chunk_size=chunk), repeats=2)
+        print(f"   chunk_size {chunk:6d}: {seconds / 20_000 * 1e6:6.1f} us/fit")
+
+
+def peak_memory_child(cohorts: int, chunk: str) -> None:
+    """Run in a fresh process: fit a stack, print peak RSS and traced peak as JSON.
+
+    ``chunk`` is "default" (``cox_fit``'s own chunk size) or "none" (one chunk).
+    """
+    import resource
+    import tracemalloc
+
+    time_, event, X = paper_like_stack(cohorts, 58)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    cox_fit(time_, event, X, **({} if chunk == "default" else {"chunk_size": None}))
+    _, traced = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    inputs = time_.nbytes + event.nbytes + X.nbytes
+    print(json.dumps({"maxrss_mib": after / 1024, "maxrss_before_mib": before / 1024,
+                      "traced_peak_mib": traced / 2**20, "inputs_mib": inputs / 2**20}))
+
+
+def section_memory(quick: bool) -> None:
+    cohorts = 10_000 if quick else 100_000
+    print(f"\n4. Peak memory for {cohorts} cohorts of n = 58 (fresh process each)")
+    for chunk in ("default", "none"):
+        out = subprocess.run([sys.executable, __file__, "--memory-child", str(cohorts), chunk],
+                             capture_output=True, text=True, check=True)
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"   chunk_size {chunk:7s}: peak RSS {figures['maxrss_mib']:7.0f} MiB "
+              f"(inputs {figures['inputs_mib']:.0f} MiB, RSS before the fit "
+              f"{figures['maxrss_before_mib']:.0f} MiB; numpy allocations during the fit "
+              f"peak at {figures['traced_peak_mib']:.0f} MiB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--memory-child", nargs=2, metavar=("COHORTS", "CHUNK"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        cohorts, chunk = args.memory_child
+        peak_memory_child(int(cohorts), chunk)
+        return
+    section_fits_per_second(args.quick)
+    section_growth_with_n(args.quick)
+    section_growth_with_stack(args.quick)
+    section_memory(args.quick)
+
+
+if __name__ == "__main__":
+    main()
