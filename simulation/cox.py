@@ -172,19 +172,28 @@ def as_stack(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None
                            f"active must be a bool array of shape ({B}, {p}); got "
                            f"{active_arr.dtype} {active_arr.shape}")
 
-    if not np.isfinite(time[mask_arr]).all():
-        b, i = np.argwhere(mask_arr & ~np.isfinite(time))[0]
-        raise _problem("time", float(time[b, i]), "finite numbers",
-                       f"time must be finite in the rows that enter a fit; cohort {b} "
-                       f"row {i} has {time[b, i]}",
-                       "leave incomplete rows out with mask")
-    used = mask_arr[:, :, None] & active_arr[:, None, :]
-    if not np.isfinite(X[used]).all():
-        b, i, k = np.argwhere(used & ~np.isfinite(X))[0]
-        raise _problem("X", float(X[b, i, k]), "finite numbers",
-                       f"X must be finite in the rows and covariates that enter a fit; "
-                       f"cohort {b} row {i} covariate {k} has {X[b, i, k]}",
-                       "leave incomplete rows out with mask, or the covariate with active")
+    # Checked a block of cohorts at a time, so that no copy of a large stack is made.
+    for start in range(0, B, 4096):
+        block = slice(start, start + 4096)
+        bad = ~np.isfinite(time[block]) & mask_arr[block]
+        if bad.any():
+            b, i = np.argwhere(bad)[0]
+            b += start
+            raise _problem("time", float(time[b, i]), "finite numbers",
+                           f"time must be finite in the rows that enter a fit; cohort {b} "
+                           f"row {i} has {time[b, i]}",
+                           "leave incomplete rows out with mask")
+        bad = ~np.isfinite(X[block])
+        bad &= mask_arr[block, :, None]
+        bad &= active_arr[block, None, :]
+        if bad.any():
+            b, i, k = np.argwhere(bad)[0]
+            b += start
+            raise _problem("X", float(X[b, i, k]), "finite numbers",
+                           f"X must be finite in the rows and covariates that enter a fit; "
+                           f"cohort {b} row {i} covariate {k} has {X[b, i, k]}",
+                           "leave incomplete rows out with mask, or the covariate with "
+                           "active")
     return time, event_arr, X, mask_arr, active_arr
 
 
@@ -244,11 +253,11 @@ def cox_fit_lifelines(time: Any, event: Any, X: Any, mask: Any = None,
     attempt fails, a second one starts with short steps
     (:data:`LIFELINES_RETRY_OPTIONS`): on nearly separated cohorts whose maximum is
     finite, lifelines' first steps can overshoot into overflow (it raises) or into a
-    region where its step size collapses (it warns). lifelines gives no verdict per coefficient, so ``separated`` marks, in fits
-    that failed, the coefficients whose standardised standard error
-    ``se * sd(x)`` is at least :data:`LIFELINES_SEPARATION_STD_SE` or not finite (their
-    information has vanished); their se, z, p and interval are NaN, as in
-    :func:`cox_fit`. A cohort without deaths, or whose fits raise, has NaN estimates.
+    region where its step size collapses (it warns). lifelines gives no verdict per
+    coefficient, so ``separated`` marks, in fits that failed, the coefficients whose
+    standardised standard error ``se * sd(x)`` is at least
+    :data:`LIFELINES_SEPARATION_STD_SE` or not finite (their information has vanished);
+    their se, z, p and interval are NaN, as in :func:`cox_fit`. A cohort without deaths, or whose fits raise, has NaN estimates.
     lifelines does not report its iteration count, so ``n_iter`` is 0.
     """
     import pandas as pd
@@ -308,6 +317,11 @@ def cox_fit_lifelines(time: Any, event: Any, X: Any, mask: Any = None,
 # Fast engine: numpy, vectorised across the stack
 # ---------------------------------------------------------------------------------------
 
+#: Rows (cohorts x patients) fitted at a time by default: the working arrays of a chunk
+#: (a few hundred bytes per row for p = 3) then stay in cache, and memory stays bounded
+#: however large the stack (see benchmarks/bench_cox.py).
+CHUNK_ROWS = 65_536
+
 #: A pivot of the information matrix below this share of its diagonal entry counts as zero.
 PIVOT_TOLERANCE = 1e-10
 
@@ -321,7 +335,7 @@ class _Prepared:
     """A stack made ready for the Efron sums: sorted, standardised, indexed.
 
     Rows are sorted by decreasing time within each cohort, deaths before censored rows
-    within a tie and rows that do not enter last (with all-zero design rows). A death's
+    within a tie and rows that do not enter last (with all-zero covariates). A death's
     risk set, every row with a time at or after the death's, is then a prefix of the
     cohort, so its sums are cumulative sums read at the last row of the death's tie
     group; and a tie's deaths are consecutive rows. The deaths of each cohort are listed
@@ -400,8 +414,7 @@ def _prepare(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarra
     # Standardise with the entering rows' mean and SD (the partial likelihood does not
     # change with a shift of x; the scale only conditions the Newton steps).
     inside = entered[:, :, None].astype(float)
-    x *= inside
-    x *= active[:, None, :]
+    x = np.where(entered[:, :, None] & active[:, None, :], x, 0.0)   # NaN allowed there
     count = np.maximum(entered.sum(axis=1), 1)[:, None]
     center = x.sum(axis=1) / count
     x -= center[:, None, :]
@@ -591,8 +604,6 @@ def _cholesky_solve(info: np.ndarray, score: np.ndarray, free: np.ndarray,
     if want_inverse:
         lower_inv = np.zeros((B, p, p))
         for j in range(p):
-            unit = np.zeros((B, p))
-            unit[:, j] = 1.0
             lower_inv[:, j, j] = 1.0 / L[:, j, j]
             for i in range(j + 1, p):
                 lower_inv[:, i, j] = -np.einsum("bk,bk->b", L[:, i, j:i],
@@ -605,6 +616,10 @@ def _cholesky_solve(info: np.ndarray, score: np.ndarray, free: np.ndarray,
 #: A Newton step (standardised units) still this large when the log-likelihood has
 #: stopped rising marks a divergence (a converging iteration is by then at ~1e-6).
 DIVERGING_STEP = 1e-2
+
+#: Iterations in a row without a gain in log-likelihood after which a cohort whose
+#: steps neither settle nor grow stops (a diverging fit at the limit of floating point).
+FLAT_ITERATIONS = 3
 
 #: Largest number of (death, at-risk row) pairs for which the exact separation check
 #: (:func:`_diverging_directions`) is run; beyond it every active coefficient of a cohort
@@ -634,7 +649,7 @@ def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
 
     cols = np.flatnonzero(free)
     support = np.zeros(free.shape, dtype=bool)
-    deaths = np.flatnonzero(died & entered)
+    deaths = np.flatnonzero(died)
     pairs = sum(int(entered[:last[i] + 1].sum()) for i in deaths)
     if pairs > MAX_SEPARATION_PAIRS:
         support[cols] = True
@@ -659,16 +674,18 @@ def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
 
 
 def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None, *,
-            tol: float = 1e-9, max_iter: int = 50, chunk_size: int | None = 2_000
+            tol: float = 1e-9, max_iter: int = 50, chunk_size: int | None = None
             ) -> CoxFit:
     """Cox proportional-hazards fits (Efron ties) of a whole stack of cohorts at once.
 
     Maximises the Efron partial log-likelihood (module docstring) of every cohort by
-    Newton-Raphson with step-halving, vectorised across the stack: per iteration, one
-    pass of exponentials and reverse cumulative sums over the time-sorted rows of all
-    cohorts. Covariates are standardised within each cohort for the iteration and the
-    estimates transformed back. Results match ``lifelines.CoxPHFitter`` (no penalizer)
-    to about 1e-9 where both converge.
+    Newton-Raphson with step-halving, vectorised across the stack with numpy: each
+    cohort is sorted once (time descending, so every risk set is a prefix), and an
+    iteration is one pass of exponentials and cumulative sums over the rows of all
+    cohorts, gathers at the deaths' risk-set ends, and Efron's tie correction from
+    differences of the same prefix sums. Covariates are standardised within each cohort
+    for the iteration and the estimates transformed back. Results agree with
+    ``lifelines.CoxPHFitter`` (Efron, no penalizer) to about 1e-9 where both converge.
 
     Parameters
     ----------
@@ -680,52 +697,72 @@ def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None,
         Covariates.
     mask : bool array (B, n), optional
         Rows that enter each cohort's fit (complete cases, a subgroup, padding).
-        Default: all.
+        Default: all. Rows left out may hold NaN.
     active : bool array (B, p), optional
         Covariates fitted in each cohort; the others are held at 0 and reported with
         NaN se. Default: all.
     tol : float
-        Convergence when every Newton step (standardised units) is below ``tol``; for
-        cohorts with a diverging coefficient, when the log-likelihood gains less than
-        ``tol * (1 + |loglik|)`` in an iteration.
+        A cohort has converged when every Newton step (standardised units) is below
+        ``tol``; the last step is applied. A cohort with a diverging coefficient stops
+        when its log-likelihood gains less than ``tol * (1 + |loglik|)``.
     max_iter : int
-        Largest number of likelihood evaluations (iterations and step-halvings).
-    chunk_size : int or None
-        Cohorts fitted per chunk, to bound memory (about 2 kB per cohort and event
-        for p = 3); ``None`` fits the whole stack in one go.
+        Largest number of likelihood evaluations per cohort (iterations and
+        step-halvings).
+    chunk_size : int, optional
+        Cohorts fitted at a time, to bound memory and stay in cache. Default: as many as
+        make about ``CHUNK_ROWS`` rows (1,129 cohorts of 58). The results do not depend
+        on it.
 
     Returns
     -------
     CoxFit
-        With these flags: ``converged`` False (and NaN estimates) for a cohort without
-        events or whose information matrix is singular at the start (a constant or
-        collinear covariate), and False if the iteration limit is reached.
-        ``separated`` marks coefficients with no finite estimate, by two rules:
-        (1) the risk-set rule of :func:`_monotone_coordinates` (exact for a single
-        covariate: every death has the largest, or every death the smallest, value of
-        that covariate in its risk set); (2) for divergence along a combination of
-        covariates, a coefficient whose information vanishes during the iteration, or
-        whose Newton step is still above ``DIVERGING_STEP`` when the log-likelihood has
-        stopped rising. Separated coefficients keep the value reached (sign only) with
-        NaN se; the others are estimated at the limit, with se from the information of
-        the non-separated covariates.
+        ``converged`` is False, with NaN estimates, for a cohort without deaths or whose
+        information matrix is singular at the start (a constant covariate, collinear
+        covariates, too few rows), and False if ``max_iter`` is reached. ``separated``
+        marks the coefficients with no finite estimate:
+
+        1. the exact single-covariate rule of :func:`_monotone_coordinates`: every
+           death has the largest (or every death the smallest) value of the covariate
+           in its risk set, and some risk set holds another value (for a binary factor:
+           one group has no deaths while the other still has members at risk);
+        2. divergence along a combination of covariates: when the iteration shows it
+           (information vanishing on the way, a Newton step above ``DIVERGING_STEP``
+           after the log-likelihood stopped rising, or ``max_iter``), the exact linear
+           programme of :func:`_diverging_directions` names the coefficients involved.
+
+        A separated coefficient keeps the (large) value reached, so only its sign means
+        anything, with NaN se, z, p and interval; the other coefficients are estimated
+        at the limit, with standard errors from their own block of the information, and
+        ``converged`` says whether that limit was reached. ``CoxFit.finite`` is
+        converged with no separated coefficient.
 
     References
     ----------
-    .. [1] Efron B. J Am Stat Assoc 1977;72:557-565.
-    .. [2] Therneau TM, Grambsch PM. Modeling Survival Data. Springer 2000, ch. 3.
+    .. [1] Efron B. The efficiency of Cox's likelihood function for censored data.
+       J Am Stat Assoc 1977;72:557-565.
+    .. [2] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model.
+       Springer 2000, ch. 3.
     .. [3] Heinze G, Schemper M. A solution to the problem of monotone likelihood in Cox
        regression. Biometrics 2001;57:114-119.
 
     Examples
     --------
-    >>> fit = cox_fit([1, 2, 3, 4, 5, 6], [1, 1, 0, 1, 1, 0], [0, 1, 0, 1, 1, 0])
-    >>> round(float(fit.coef[0, 0]), 6), bool(fit.converged[0])
-    (-0.449179, True)
+    Deaths at 1 (x = 0), at 2 (x = 1 and x = 0, tied) and at 4 (x = 1), censored at 3
+    and 5. With :math:`u = e^\\beta` the Efron score equation is
+    :math:`2 = \\frac{3u}{3+3u} + \\frac{3u}{2+3u} + \\frac{2.5u}{1.5+2.5u} + \\frac{u}{1+u}`,
+    whose root is :math:`\\beta = -0.228994`:
+
+    >>> fit = cox_fit([1, 2, 2, 3, 4, 5], [1, 1, 1, 0, 1, 0], [0, 1, 0, 1, 1, 0])
+    >>> round(float(fit.coef[0, 0]), 6), round(float(fit.se[0, 0]), 6)
+    (-0.228994, 1.006734)
+    >>> bool(fit.converged[0]), fit.coef.shape
+    (True, (1, 1))
     """
     time, event, X, mask, active = as_stack(time, event, X, mask, active)
-    B = time.shape[0]
-    if chunk_size is not None and B > chunk_size:
+    B, n = time.shape
+    if chunk_size is None:
+        chunk_size = max(1, CHUNK_ROWS // max(n, 1))
+    if B > chunk_size:
         parts = [_fit_stack(time[s:s + chunk_size], event[s:s + chunk_size],
                             X[s:s + chunk_size], mask[s:s + chunk_size],
                             active[s:s + chunk_size], tol, max_iter)
@@ -753,6 +790,7 @@ def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndar
     frozen = np.zeros((B, p), dtype=bool)   # information vanished during the iteration
     usable = active.copy()
     halvings = np.zeros(B, dtype=int)
+    flat_run = np.zeros(B, dtype=int)       # consecutive iterations without gain
     n_iter = np.zeros(B, dtype=int)
     stopped = np.zeros(B, dtype=bool)       # met a stopping rule
     suspect = np.zeros(B, dtype=bool)       # diverged along a combination of covariates
@@ -820,7 +858,8 @@ def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndar
         # Log-likelihood flat while a coefficient still moves: divergence (R's coxph
         # warns "Loglik converged before variable ...").
         big = np.any((np.abs(new_step) > DIVERGING_STEP) & ~diverging, axis=1)
-        stalled = flat & big & (iteration > 0)
+        flat_run[acc] = np.where(flat, flat_run[acc] + 1, 0)
+        stalled = flat & ~settled & (big | (flat_run[acc] >= FLAT_ITERATIONS)) & (iteration > 0)
         suspect[acc[stalled]] = True
         stop = ((settled & (~still | flat)) | stalled) & running[acc]
         stopped[acc[stop]] = True

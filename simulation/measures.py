@@ -3,17 +3,18 @@
 For an estimand with true value :math:`\\theta` and :math:`n` usable replicates giving
 estimates :math:`t_i` and model SEs :math:`s_i` (Morris, White & Crowther 2019, Table 6):
 
-==============  ===========================================  ===========================================
-measure          estimate                                     Monte Carlo SE
-==============  ===========================================  ===========================================
-bias             :math:`\\bar t - \\theta`                     :math:`\\sqrt{\\sum (t_i - \\bar t)^2 / (n(n-1))}`
-empSE            :math:`\\sqrt{\\sum (t_i - \\bar t)^2/(n-1)}`  :math:`\\mathrm{empSE}/\\sqrt{2(n-1)}`
-MSE              :math:`\\overline{(t - \\theta)^2}`            :math:`\\sqrt{\\sum ((t_i-\\theta)^2 - \\mathrm{MSE})^2 / (n(n-1))}`
-modSE            :math:`\\sqrt{\\overline{s^2}}`                :math:`\\sqrt{\\mathrm{Var}(s^2) / (4 n\\, \\mathrm{modSE}^2)}`
-rel. error       :math:`100(\\mathrm{modSE}/\\mathrm{empSE} - 1)`  :math:`100\\frac{\\mathrm{modSE}}{\\mathrm{empSE}}\\sqrt{\\frac{\\mathrm{Var}(s^2)}{4n\\,\\mathrm{modSE}^4} + \\frac{1}{2(n-1)}}`
-coverage         share of Wald 95% CIs holding :math:`\\theta`  :math:`\\sqrt{p(1-p)/n}`
-rejection        share with p < 0.05                          :math:`\\sqrt{p(1-p)/n}`
-==============  ===========================================  ===========================================
+- bias :math:`\\bar t - \\theta`, MCSE :math:`\\sqrt{\\sum (t_i - \\bar t)^2 / (n(n-1))}`;
+- empSE :math:`\\sqrt{\\sum (t_i - \\bar t)^2 / (n-1)}`, MCSE
+  :math:`\\mathrm{empSE} / \\sqrt{2(n-1)}`;
+- MSE :math:`\\overline{(t - \\theta)^2}`, MCSE
+  :math:`\\sqrt{\\sum ((t_i - \\theta)^2 - \\mathrm{MSE})^2 / (n(n-1))}`;
+- modSE :math:`\\sqrt{\\overline{s^2}}`, MCSE
+  :math:`\\sqrt{\\mathrm{Var}(s^2) / (4 n\\, \\mathrm{modSE}^2)}`;
+- relative error in modSE :math:`100(\\mathrm{modSE}/\\mathrm{empSE} - 1)`, MCSE
+  :math:`100 \\frac{\\mathrm{modSE}}{\\mathrm{empSE}} \\sqrt{\\frac{\\mathrm{Var}(s^2)}
+  {4 n\\, \\mathrm{modSE}^4} + \\frac{1}{2(n-1)}}`;
+- coverage (share of the Wald 95% intervals holding :math:`\\theta`) and rejection (share
+  with p < 0.05), MCSE :math:`\\sqrt{p(1-p)/n}`.
 
 A quantile :math:`q` of the cut-off's distribution gets the distribution-free Monte Carlo
 SE :math:`(x_{(u)} - x_{(l)}) / (2 \\cdot 1.96)`, with :math:`l, u = nq \\mp 1.96\\sqrt{nq(1-q)}`
@@ -120,6 +121,7 @@ def generating_value(scenario: Scenario, method: str, estimand: str) -> float:
 
 
 def pni_has_effect(scenario: Scenario) -> bool:
+    """Whether PNI acts in the scenario (a step or a slope other than 0)."""
     effects = truth(scenario)
     return effects.get("pni_low", 0.0) != 0.0 or effects.get(PNI_SLOPE, 0.0) != 0.0
 
@@ -222,6 +224,13 @@ def proportion(hits: np.ndarray) -> tuple[float | None, float | None]:
     return p, math.sqrt(p * (1.0 - p) / n)
 
 
+#: The measures of :func:`performance`, in the order ``summarize`` lists them.
+PERFORMANCE_FIELDS: tuple[str, ...] = (
+    "mean", "mean_mcse", "bias", "bias_mcse", "empse", "empse_mcse", "mse", "mse_mcse",
+    "modse", "modse_mcse", "relerr_modse", "relerr_modse_mcse", "coverage", "coverage_mcse",
+    "rejection", "rejection_mcse")
+
+
 def performance(estimate: np.ndarray, se: np.ndarray, ci_lower: np.ndarray,
                 ci_upper: np.ndarray, p: np.ndarray, theta: float | None,
                 alpha: float = ALPHA) -> dict[str, float | None]:
@@ -240,10 +249,7 @@ def performance(estimate: np.ndarray, se: np.ndarray, ci_lower: np.ndarray,
     t = np.asarray(estimate, dtype=float)
     s = np.asarray(se, dtype=float)
     n = t.size
-    out: dict[str, float | None] = dict.fromkeys(
-        ["mean", "mean_mcse", "bias", "bias_mcse", "empse", "empse_mcse", "mse", "mse_mcse",
-         "modse", "modse_mcse", "relerr_modse", "relerr_modse_mcse", "coverage",
-         "coverage_mcse", "rejection", "rejection_mcse"])
+    out: dict[str, float | None] = dict.fromkeys(PERFORMANCE_FIELDS)
     if n == 0:
         return out
     mean = float(t.mean())
@@ -251,9 +257,8 @@ def performance(estimate: np.ndarray, se: np.ndarray, ci_lower: np.ndarray,
     if n >= 2:
         ss = float(((t - mean) ** 2).sum())
         out["mean_mcse"] = math.sqrt(ss / (n * (n - 1)))
-        empse = math.sqrt(ss / (n - 1))
-        out["empse"] = empse
-        out["empse_mcse"] = empse / math.sqrt(2 * (n - 1))
+        sd = math.sqrt(ss / (n - 1))
+        out["empse"], out["empse_mcse"] = sd, sd / math.sqrt(2 * (n - 1))
     if theta is not None:
         out["bias"] = mean - theta
         out["bias_mcse"] = out["mean_mcse"]
@@ -272,9 +277,9 @@ def performance(estimate: np.ndarray, se: np.ndarray, ci_lower: np.ndarray,
         out["modse"] = modse
         if modse > 0:
             out["modse_mcse"] = math.sqrt(var_s2 / (4 * n * modse ** 2))
-        empse = out["empse"]
-        if empse and modse > 0:
-            ratio = modse / empse
+        empirical = out["empse"]
+        if empirical is not None and empirical > 0 and modse > 0:
+            ratio = modse / empirical
             out["relerr_modse"] = 100.0 * (ratio - 1.0)
             out["relerr_modse_mcse"] = 100.0 * ratio * math.sqrt(
                 var_s2 / (4 * n * modse ** 4) + 1.0 / (2 * (n - 1)))
@@ -377,6 +382,7 @@ def _summary_row(scenario: Scenario, method: str, estimand: str, rows: list[tupl
         "truth_kind": theta.kind, "truth_se": theta.se, "truth_label": theta.label,
     }
     estimate = _column(used, 3)
+    record.update(dict.fromkeys(PERFORMANCE_FIELDS))
     if estimand in LOGHR_ESTIMANDS or estimand == "cutoff":
         measures = performance(estimate, _column(used, 4), _column(used, 7), _column(used, 8),
                                _column(used, 5), theta.value)

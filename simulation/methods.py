@@ -345,7 +345,7 @@ def _fit_models(engine: Engine, time: np.ndarray, event: np.ndarray, X: np.ndarr
         elif not need[m]:
             flag[m], detail[m] = "constant", "no covariate varies in the cohort"
         elif separated[m].any():
-            which = ", ".join(names[k] for k in np.flatnonzero(separated[m]))
+            which = ", ".join(names[int(k)] for k in np.flatnonzero(separated[m]))
             flag[m], detail[m] = "separated", f"complete separation ({which}): no finite estimate"
         else:
             flag[m], detail[m] = "not-converged", "the Cox fit did not converge"
@@ -405,7 +405,9 @@ def _coefficient(fits: _Fits, k: int, rows: slice, p_override: np.ndarray | None
     flag = np.where(usable & ~fitted, "constant", fits.flag[rows]).astype(object)
     detail = np.where(usable & ~fitted, "the covariate does not vary in the cohort",
                       fits.detail[rows]).astype(object)
-    keep = lambda a: np.where(ok, a[rows, k], np.nan)  # noqa: E731
+    def keep(values: np.ndarray) -> np.ndarray:
+        return np.where(ok, values[rows, k], np.nan)
+
     p_naive = keep(fits.p)
     p = p_naive if p_override is None else np.where(ok, p_override, np.nan)
     return EstimandResult(estimate=keep(fits.coef), se=keep(fits.se), p=p, p_naive=p_naive,
@@ -471,9 +473,6 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = "fast"
         else:
             pni_column[m] = np.nan_to_num(pni_low(pni, choices[m].cutoff))
 
-    def tile(a: np.ndarray, k: int) -> np.ndarray:
-        return np.tile(a, (k, 1))
-
     M = len(methods)
     results: dict[tuple[str, str], EstimandResult] = {}
     rows_of = {m: slice(i * B, (i + 1) * B) for i, m in enumerate(methods)}
@@ -481,7 +480,8 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = "fast"
     # Univariable: PNI by each method, and (for the selection) the seven other factors.
     others = [f for f in FACTORS if f != "pni_low"] if selection else []
     uv_columns = [pni_column[m] for m in methods] + [coded[f] for f in others]
-    uv = _fit_models(engine, tile(time, len(uv_columns)), tile(event, len(uv_columns)),
+    copies = (len(uv_columns), 1)
+    uv = _fit_models(engine, np.tile(time, copies), np.tile(event, copies),
                      np.concatenate(uv_columns)[:, :, None],
                      np.ones((len(uv_columns) * B, 1), dtype=bool), ["pni"])
     for m in methods:
@@ -496,7 +496,7 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = "fast"
     mv_X = np.concatenate([np.stack([coded["afp"], coded["child_pugh_b"],
                                      coded["extrahepatic_spread"], pni_column[m]], axis=-1)
                            for m in methods])
-    mv = _fit_models(engine, tile(time, M), tile(event, M), mv_X,
+    mv = _fit_models(engine, np.tile(time, (M, 1)), np.tile(event, (M, 1)), mv_X,
                      np.ones((M * B, 4), dtype=bool), list(MV_FACTORS))
     for m in methods:
         for prefix, k in (("afp", 0), ("ehs", 2), ("pni", 3)):
@@ -550,19 +550,21 @@ def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[st
     for j, f in enumerate(others):
         rows = slice(offset + j * B, offset + (j + 1) * B)
         screen_other[f] = np.where(uv.usable[rows] & uv.active[rows, 0], uv.p[rows, 0], np.nan)
-    X_parts, entered_parts = [], []
+    X_parts: list[np.ndarray] = []
+    entered_parts: list[np.ndarray] = []
     for m in methods:
         pni_p = results[(m, "pni_uv_loghr")].p
         if m == "maxstat":  # its own (corrected) test decides, whatever the Cox fit did
             pni_p = np.where(varies(pni_column[m]), choices[m].p, np.nan)
-        columns, entered = [], []
+        columns: list[np.ndarray] = []
+        entered_flags: list[np.ndarray] = []
         for f in FACTORS:
             columns.append(pni_column[m] if f == "pni_low" else coded[f])
             p_screen = pni_p if f == "pni_low" else screen_other[f]
             with np.errstate(invalid="ignore"):
-                entered.append(np.nan_to_num(p_screen, nan=1.0) < ALPHA)
+                entered_flags.append(np.nan_to_num(p_screen, nan=1.0) < ALPHA)
         X_parts.append(np.stack(columns, axis=-1))
-        entered_parts.append(np.stack(entered, axis=-1))
+        entered_parts.append(np.stack(entered_flags, axis=-1))
     entered_all = np.concatenate(entered_parts)
     fits = _fit_models(engine, np.tile(time, (M, 1)), np.tile(event, (M, 1)),
                        np.concatenate(X_parts), entered_all, list(FACTORS))

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from calculator.errors import InputError
 from calculator.published import COHORT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulation.scenarios import Scenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +48,7 @@ def _problem(field: str, value: object, allowed: str, message: str) -> InputErro
     return InputError(field, value, None, allowed, message)
 
 
-def _from_study(args: argparse.Namespace) -> tuple[object, int, int]:
+def _from_study(args: argparse.Namespace) -> tuple[Scenario, int, int]:
     from simulation.scenarios import scenario_from_dict
     from simulation.store import Store
 

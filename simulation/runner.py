@@ -330,8 +330,16 @@ def _dask_results(tasks: Sequence[ChunkTask], dask: Any) -> Iterator[ChunkResult
     else:
         kind, value = parse_dask(dask)
         if kind == "local":
-            own_cluster = LocalCluster(n_workers=int(value), threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+            # The worker processes inherit an ignored SIGINT, so that Ctrl-C reaches only
+            # this process, which then stops the cluster in order.
+            in_main = threading.current_thread() is threading.main_thread()
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+            try:
+                own_cluster = LocalCluster(n_workers=int(value), threads_per_worker=1,
+                                           processes=True, dashboard_address=None)
+            finally:
+                if in_main:
+                    signal.signal(signal.SIGINT, previous)
             own_client = client = Client(own_cluster)
         else:
             try:
@@ -470,7 +478,9 @@ def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = Non
         outcome.interrupted = True
     finally:
         outcome.elapsed_s = time.perf_counter() - started
+        error = sys.exc_info()[0] is not None  # an exception is on its way out
         store.finish_run(run_id, outcome.written,
-                         "interrupted" if outcome.interrupted else "finished")
+                         "interrupted" if outcome.interrupted else
+                         "stopped by an error" if error else "finished")
         store.close()
     return outcome

@@ -69,7 +69,8 @@ def scenario_key(scenario_name: str) -> int:
     return int.from_bytes(hashlib.sha256(scenario_name.encode("utf-8")).digest()[:16], "big")
 
 
-def replicate_seed_sequence(seed: int, scenario_name: str, replicate: int) -> np.random.SeedSequence:
+def replicate_seed_sequence(seed: int, scenario_name: str,
+                            replicate: int) -> np.random.SeedSequence:
     """The SeedSequence of replicate ``replicate`` of ``scenario_name`` under root ``seed``."""
     return np.random.SeedSequence(
         check_seed(seed),

@@ -361,6 +361,7 @@ class Store:
 
     # --- reference values -----------------------------------------------------------------
     def has_reference(self, scenario: str) -> bool:
+        """Whether the scenario's reference values are stored."""
         return self._db.execute("SELECT 1 FROM reference WHERE scenario = ? LIMIT 1",
                                 (scenario,)).fetchone() is not None
 
@@ -388,13 +389,15 @@ class Store:
 
     # --- run log --------------------------------------------------------------------------
     def start_run(self, command: Sequence[str] | str) -> int:
+        """Log the start of a ``simulate`` command; returns the run's id."""
         text = command if isinstance(command, str) else " ".join(command)
         with self.transaction():
             cursor = self._db.execute("INSERT INTO runs (started, command) VALUES (?, ?)",
                                       (_now(), text))
-        return int(cursor.lastrowid)
+        return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, written: int, outcome: str) -> None:
+        """Log the end of a run: replicates written and ``finished``/``interrupted``."""
         with self.transaction():
             self._db.execute("UPDATE runs SET finished = ?, written = ?, outcome = ? "
                              "WHERE id = ?", (_now(), int(written), outcome, run_id))

