@@ -774,10 +774,15 @@ def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None,
 
 def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray,
                active: np.ndarray, tol: float, max_iter: int) -> CoxFit:
-    B, _, p = X.shape
-    prep = _prepare(time, event, X, mask, active)
+    B, n, p = X.shape
     n_used = mask.sum(axis=1)
     events = (event & mask).sum(axis=1)
+    if B == 0 or n == 0:
+        nothing = np.where(active, np.nan, 0.0)
+        return wald_fit(nothing, np.full((B, p), np.nan), np.full(B, np.nan),
+                        np.zeros(B, dtype=bool), np.zeros((B, p), dtype=bool),
+                        np.zeros(B, dtype=int), n_used, events)
+    prep = _prepare(time, event, X, mask, active)
     up, down = _monotone_coordinates(prep, active)
     pre_separated = up | down
 

@@ -1,10 +1,10 @@
 """The batched Cox engine (simulation.cox) against lifelines, worked values and exact rules.
 
 lifelines' CoxPHFitter is fitted through ``cox_fit_lifelines`` with tight stopping rules
-(``LIFELINES_FIT_OPTIONS``: lifelines' own ``precision`` 1e-12 still stops up to ~4e-7
-from the maximum, see numerics.md and the constant's comment), so that agreement to
-1e-6 relative is a statement about both implementations and not about lifelines'
-tolerance.
+(``LIFELINES_FIT_OPTIONS``: beyond ``precision=1e-12`` also the Newton-decrement and
+relative log-likelihood rules, which otherwise stop it up to ~4e-7 from the maximum on
+small tied cohorts; see the constant's comment), so that agreement to 1e-6 relative is a
+statement about both implementations and not about lifelines' tolerance.
 """
 
 from __future__ import annotations
@@ -431,6 +431,14 @@ def test_bad_cohorts_in_a_stack_get_flags_and_nan_estimates():
     assert np.isnan(fit.loglik[1])
     assert fit.events.tolist()[1] == 0 and fit.n.tolist()[4] == 1
     assert not fit.separated.any()
+
+
+def test_empty_stacks_give_empty_or_blank_fits():
+    none = cox_fit(np.zeros((0, 5)), np.zeros((0, 5), dtype=bool), np.zeros((0, 5, 2)))
+    assert none.coef.shape == (0, 2) and none.converged.shape == (0,)
+    rowless = cox_fit(np.zeros((3, 0)), np.zeros((3, 0), dtype=bool), np.zeros((3, 0, 2)))
+    assert np.isnan(rowless.coef).all() and not rowless.converged.any()
+    assert rowless.n.tolist() == [0, 0, 0]
 
 
 def test_no_active_covariate_gives_the_null_log_likelihood():
