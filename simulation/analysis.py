@@ -30,6 +30,7 @@ import numpy as np
 from simulation.cohort_io import COLUMN_NAMES, COLUMNS, TEXT_COLUMNS
 from simulation.engines import DEFAULT_ENGINE, get_engine
 from simulation.factors import DEFAULT_PNI_CUTOFF, FACTORS, code_factors, pni_values
+from simulation.jsonsafe import finite_or_none
 from simulation.km import km_median, risk_sets
 from simulation.roc import roc_auc, youden_cutoff
 
@@ -63,16 +64,8 @@ FACTOR_LABELS = {
 # JSON-safe numbers
 # ---------------------------------------------------------------------------------------
 
-def _num(value: Any) -> float | None:
-    """A finite Python float, or None."""
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _pair(values: Any) -> list[float | None]:
-    return [_num(v) for v in np.asarray(values, dtype=float).tolist()]
+    return [finite_or_none(v) for v in np.asarray(values, dtype=float).tolist()]
 
 
 def _count(k: int, noun: str) -> str:
@@ -140,9 +133,9 @@ def _baseline(cohort: Mapping[str, np.ndarray], pni: np.ndarray) -> dict[str, An
         x = columns[name]
         seen = x[~np.isnan(x)]
         out[name] = {"n": int(seen.size), "missing": int(x.size - seen.size),
-                     "median": _num(np.median(seen)) if seen.size else None,
-                     "min": _num(seen.min()) if seen.size else None,
-                     "max": _num(seen.max()) if seen.size else None}
+                     "median": finite_or_none(np.median(seen)) if seen.size else None,
+                     "min": finite_or_none(seen.min()) if seen.size else None,
+                     "max": finite_or_none(seen.max()) if seen.size else None}
     for name in BASELINE_CATEGORIES:
         x = columns[name]
         if name in TEXT_COLUMNS:
@@ -181,9 +174,9 @@ def _km_section(time: np.ndarray, event: np.ndarray, groups: Mapping[str, np.nda
     for i, name in enumerate(names):
         where = f"km.{label}.{name}"
         n, events = int(fit.n[i]), int(fit.events[i])
-        out[name] = {"median": _num(fit.median[i]), "ci": _pair(fit.ci[i]),
-                     "ci_symmetric": _pair(fit.ci_symmetric[i]), "se": _num(fit.se[i]),
-                     "n": n, "events": events}
+        out[name] = {"median": finite_or_none(fit.median[i]), "ci": _pair(fit.ci[i]),
+                     "ci_symmetric": _pair(fit.ci_symmetric[i]),
+                     "se": finite_or_none(fit.se[i]), "n": n, "events": events}
         if n == 0:
             flags.add(where, "the group is empty (no patients with complete data)")
         elif events == 0:
@@ -211,10 +204,12 @@ def _roc_section(pni: np.ndarray, died: np.ndarray, flags: _Flags) -> dict[str, 
     youden = youden_cutoff(pni, died, used)
     record = {"marker": "PNI (lower = higher risk; AUC of -PNI)",
               "outcome": "death (os_event = 1)",
-              "auc": _num(auc.auc), "ci": _pair(auc.ci), "se": _num(auc.se),
-              "p": _num(auc.p), "youden_cutoff": _num(youden.cutoff),
-              "sensitivity": _num(youden.sensitivity), "specificity": _num(youden.specificity),
-              "j": _num(youden.j), "n_used": int(used.sum()),
+              "auc": finite_or_none(auc.auc), "ci": _pair(auc.ci),
+              "se": finite_or_none(auc.se), "p": finite_or_none(auc.p),
+              "youden_cutoff": finite_or_none(youden.cutoff),
+              "sensitivity": finite_or_none(youden.sensitivity),
+              "specificity": finite_or_none(youden.specificity),
+              "j": finite_or_none(youden.j), "n_used": int(used.sum()),
               "deaths": int(auc.n_positive), "survivors": int(auc.n_negative)}
     if not np.isfinite(auc.auc):
         flags.add("roc", "the ROC needs at least one death and one survivor with PNI; "
@@ -236,7 +231,7 @@ def _logrank_section(time: np.ndarray, event: np.ndarray, coded: Mapping[str, np
     out: dict[str, Any] = {}
     for i, name in enumerate(names):
         _, one, zero = LOGRANK_TESTS[name]
-        out[name] = {"chi2": _num(result.chi2[i]), "p": _num(result.p[i]),
+        out[name] = {"chi2": finite_or_none(result.chi2[i]), "p": finite_or_none(result.p[i]),
                      "n_used": int(masks[i].sum()),
                      "groups": {one: {"n": int(result.n[i, 1]), "events": int(result.events[i, 1])},
                                 zero: {"n": int(result.n[i, 0]),
@@ -260,12 +255,12 @@ def _exp(value: float | None) -> float | None:
 
 def _cox_entry(fit: Any, b: int, j: int, n_used: int, events: int, exposed: int,
                usable: bool) -> dict[str, Any]:
-    coef = _num(fit.coef[b, j]) if usable else None
-    se = _num(fit.se[b, j]) if usable else None
-    lower = _num(fit.ci_lower[b, j]) if usable else None
-    upper = _num(fit.ci_upper[b, j]) if usable else None
+    coef = finite_or_none(fit.coef[b, j]) if usable else None
+    se = finite_or_none(fit.se[b, j]) if usable else None
+    lower = finite_or_none(fit.ci_lower[b, j]) if usable else None
+    upper = finite_or_none(fit.ci_upper[b, j]) if usable else None
     return {"coef": coef, "se": se, "hr": _exp(coef), "ci": [_exp(lower), _exp(upper)],
-            "p": _num(fit.p[b, j]) if usable else None,
+            "p": finite_or_none(fit.p[b, j]) if usable else None,
             "n_used": n_used, "events": events, "exposed": exposed}
 
 
@@ -499,7 +494,7 @@ def analyze(cohort: Mapping[str, Any], pni_cutoff: float | str = DEFAULT_PNI_CUT
         "n": n,
         "deaths": int(np.nansum(os_event == 1)),
         "progressions": int(np.nansum(pfs_event == 1)),
-        "median_followup_months": _num(followup.median),
+        "median_followup_months": finite_or_none(followup.median),
         "median_followup_ci": _pair(followup.ci),
         "median_followup_ci_symmetric": _pair(followup.ci_symmetric),
         "km": km,

@@ -21,6 +21,7 @@ from typing import Any
 
 from calculator.errors import InputError
 from calculator.published import COHORT
+from simulation.command_errors import USAGE_EXIT_STATUS, report_input_error
 
 #: Largest cohort the command writes (about 2 GB of CSV at most).
 MAX_N = 10_000_000
@@ -73,13 +74,10 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _report(error: InputError, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps(error.to_json()), file=sys.stderr)
-    else:
-        for problem in error.errors:
-            hint = f" ({problem.hint})" if problem.hint else ""
-            print(f"hcc-prognosis cohort: error: {problem.message}{hint}", file=sys.stderr)
-    return 2
+    if not as_json:
+        return report_input_error("cohort", error)
+    print(json.dumps(error.to_json()), file=sys.stderr)
+    return USAGE_EXIT_STATUS
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,9 +33,8 @@ from typing import Any
 import numpy as np
 
 from calculator.errors import InputError
-
-#: Two-sided 95% normal quantile for the Wald intervals.
-Z_95 = 1.959963984540054
+from calculator.published import Z95
+from simulation.km import tie_groups
 
 
 @dataclass(frozen=True)
@@ -211,7 +210,7 @@ def wald_fit(coef: np.ndarray, se: np.ndarray, loglik: np.ndarray,
         z = coef / se
     p = 2.0 * ndtr(-np.abs(z))
     return CoxFit(coef=coef, se=se, z=z, p=p,
-                  ci_lower=coef - Z_95 * se, ci_upper=coef + Z_95 * se,
+                  ci_lower=coef - Z95 * se, ci_upper=coef + Z95 * se,
                   loglik=loglik, converged=converged, separated=separated,
                   n_iter=n_iter.astype(int), n=n.astype(int), events=events.astype(int))
 
@@ -402,7 +401,6 @@ class _FlatIndex:
 def _prepare(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray,
              active: np.ndarray) -> _Prepared:
     B, n, p = X.shape
-    rows = np.arange(n)
     died_first = np.where(event & mask, 0, 1)
     order = np.lexsort((died_first, np.where(mask, -time, np.inf)), axis=1)
     flat_order = (order + (np.arange(B) * n)[:, None]).ravel()
@@ -425,12 +423,7 @@ def _prepare(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarra
     head = np.concatenate((inside, x), axis=2)
 
     # Tie groups: first and last row of each row's group of equal times.
-    end = np.ones((B, n), dtype=bool)
-    end[:, :-1] = t[:, 1:] != t[:, :-1]
-    start = np.ones((B, n), dtype=bool)
-    start[:, 1:] = end[:, :-1]
-    last = np.minimum.accumulate(np.where(end, rows, n - 1)[:, ::-1], axis=1)[:, ::-1]
-    first = np.maximum.accumulate(np.where(start, rows, 0), axis=1)
+    first, last = tie_groups(t)
 
     # Death slots, padded to the largest number of deaths in the stack.
     deaths = died.sum(axis=1)

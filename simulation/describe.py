@@ -4,10 +4,9 @@
 generate_cohort` returns), the Table 1 marginals and the outcome summaries the
 calibration aims at: death fraction, share with a PFS event, Kaplan-Meier median OS and
 PFS, and the median follow-up by reverse Kaplan-Meier (Schemper & Smith 1996: the
-Kaplan-Meier estimate with the censoring indicator reversed). Medians are lifelines'
-``KaplanMeierFitter.median_survival_time_``; with cohorts of thousands, the convention
-for a curve lying exactly at 0.5 does not matter. :func:`format_description` lays it out
-as text.
+Kaplan-Meier estimate with the censoring indicator reversed). Medians come from
+:func:`simulation.km.km_median`, the same estimator (and R's midpoint convention) as
+``analyze``. :func:`format_description` lays it out as text.
 """
 
 from __future__ import annotations
@@ -19,6 +18,8 @@ import numpy as np
 from calculator.published import COHORT, TABLE1
 from simulation.factors import code_factors, pni_values
 from simulation.generate import ETIOLOGIES, TREATMENTS
+from simulation.jsonsafe import finite_or_none
+from simulation.km import km_median
 
 
 def _share(mask: np.ndarray) -> float:
@@ -31,11 +32,8 @@ def _spread(x: np.ndarray) -> dict[str, float]:
 
 
 def _km_median(time: np.ndarray, event: np.ndarray) -> float | None:
-    from lifelines import KaplanMeierFitter
-
-    median = KaplanMeierFitter().fit(np.asarray(time, dtype=float),
-                                     np.asarray(event, dtype=int)).median_survival_time_
-    return float(median) if np.isfinite(median) else None
+    return finite_or_none(km_median(np.asarray(time, dtype=float),
+                                    np.asarray(event, dtype=float)).median)
 
 
 def describe_cohort(cohort: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -57,7 +55,7 @@ def describe_cohort(cohort: dict[str, np.ndarray]) -> dict[str, Any]:
         "age_65_plus": _share(factors["age_65_plus"] == 1),
         "male": _share(cohort["sex"] == "M"),
         "ecog": {"0": _share(ecog == 0), "1": _share(ecog == 1), "2": _share(ecog == 2),
-                 "1-2": _share(ecog >= 1)},
+                 "1-2": _share(factors["ecog_1_plus"] == 1)},
         "child_pugh_score": {str(s): _share(score == s) for s in np.unique(score)},
         "child_pugh_b": _share(factors["child_pugh_b"] == 1),
         "cirrhosis": _share(cohort["cirrhosis"] == 1),

@@ -131,6 +131,28 @@ class RiskSets:
         return cumulative[..., -1:] - before_group, cumulative - before_group
 
 
+def tie_groups(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last position of each row's run of equal values in sorted ``(B, n)``.
+
+    The ties of a sorted stack (equal times, equal marker values) as index arrays of the
+    same shape, for the risk sets here, the Efron sums of :mod:`simulation.cox` and the
+    mid-ranks of :mod:`simulation.roc`.
+
+    >>> first, last = tie_groups(np.array([[1.0, 2.0, 2.0, 2.0, 5.0]]))
+    >>> first.tolist(), last.tolist()
+    ([[0, 1, 1, 1, 4]], [[0, 3, 3, 3, 4]])
+    """
+    n = ordered.shape[-1]
+    position = np.arange(n)
+    starts = np.ones(ordered.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(ordered.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
+    last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=-1)[:, ::-1]
+    return first, last
+
+
 def risk_sets(time: np.ndarray, event: np.ndarray, mask: np.ndarray) -> RiskSets:
     """Sort a ``(B, n)`` stack by time and group its ties (see :class:`RiskSets`).
 
@@ -143,12 +165,8 @@ def risk_sets(time: np.ndarray, event: np.ndarray, mask: np.ndarray) -> RiskSets
     sorted_time = np.take_along_axis(keyed, order, axis=-1)
     sorted_in = np.take_along_axis(included, order, axis=-1)
     died = np.take_along_axis(np.where(included, event, 0.0), order, axis=-1) > 0
-    n = sorted_time.shape[-1]
-    starts = np.ones(sorted_time.shape, dtype=bool)
-    starts[:, 1:] = sorted_time[:, 1:] != sorted_time[:, :-1]
-    ends = np.ones(sorted_time.shape, dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0), axis=-1)
+    first, last = tie_groups(sorted_time)
+    ends = last == np.arange(sorted_time.shape[-1])
     partial = RiskSets(sorted_time, order, sorted_in, first, ends & sorted_in,
                        np.empty(0), np.empty(0))
     at_risk, _ = partial.tally(sorted_in.astype(float))

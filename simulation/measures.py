@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from calculator.published import Z95
+from simulation.jsonsafe import finite_or_none
 from simulation.methods import (ALPHA, DICHOTOMISED, ESTIMAND_FACTOR,
                                 FIXED_CUTOFF, LOGHR_ESTIMANDS, MAXSTAT_MAX_SHARE,
                                 MAXSTAT_MIN_SHARE, METHODS, MV_FACTORS, SELECTED_ESTIMANDS,
@@ -55,8 +57,6 @@ from simulation.scenarios import PNI_SLOPE, Scenario, truth
 
 #: Patients in the cohort of a large-sample reference value.
 REFERENCE_N = 500_000
-#: z of the two-sided 95% intervals (coverage uses the Cox fits' own Wald intervals).
-Z95 = 1.959963984540054
 #: Quantiles of the cut-off's distribution that ``summarize`` reports.
 CUTOFF_QUANTILES = {"q025": 0.025, "median": 0.5, "q975": 0.975}
 
@@ -173,7 +173,7 @@ def reference_rows(scenario: Scenario, seed: int, n: int = REFERENCE_N,
                 continue
             result = out.results[(method, estimand)]
             value = float(result.estimate[0]) if result.ok[0] else None
-            se = float(result.se[0]) if result.ok[0] and np.isfinite(result.se[0]) else None
+            se = finite_or_none(result.se[0]) if result.ok[0] else None
             rows.append((method, estimand, value, se, reference_label(method, int(n), seed)))
     return rows
 
@@ -206,14 +206,6 @@ def truth_for(scenario: Scenario, method: str, estimand: str,
 # ---------------------------------------------------------------------------------------
 # The measures
 # ---------------------------------------------------------------------------------------
-
-def _f(x: Any) -> float | None:
-    """A finite float, or None."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
 
 def proportion(hits: np.ndarray) -> tuple[float | None, float | None]:
     """A share and its Monte Carlo SE :math:`\\sqrt{p(1-p)/n}`."""
@@ -285,7 +277,7 @@ def performance(estimate: np.ndarray, se: np.ndarray, ci_lower: np.ndarray,
                 var_s2 / (4 * n * modse ** 4) + 1.0 / (2 * (n - 1)))
     with np.errstate(invalid="ignore"):
         out["rejection"], out["rejection_mcse"] = proportion(np.asarray(p) < alpha)
-    return {k: _f(v) for k, v in out.items()}
+    return {k: finite_or_none(v) for k, v in out.items()}
 
 
 def quantile_with_mcse(values: np.ndarray, q: float) -> tuple[float | None, float | None]:
@@ -317,7 +309,7 @@ def cutoff_distribution(cutoff: np.ndarray, at_boundary: np.ndarray, low_share: 
     with np.errstate(invalid="ignore"):
         extreme = (low_share < MAXSTAT_MIN_SHARE - 1e-12) | (low_share > MAXSTAT_MAX_SHARE + 1e-12)
     out["share_small_group"], out["share_small_group_mcse"] = proportion(extreme)
-    out["low_share_mean"] = _f(np.mean(low_share)) if low_share.size else None
+    out["low_share_mean"] = finite_or_none(np.mean(low_share)) if low_share.size else None
     return out
 
 

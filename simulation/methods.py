@@ -59,10 +59,9 @@ from typing import Any
 
 import numpy as np
 
-from calculator.published import PNI_CUTOFF
 from simulation.engines import Engine, get_engine
-from simulation.factors import FACTORS, code_factors, pni_low, pni_values
-from simulation.km import risk_sets
+from simulation.factors import DEFAULT_PNI_CUTOFF, FACTORS, code_factors, pni_low, pni_values
+from simulation.logrank import logrank_z_at_cutoffs
 from simulation.roc import youden_cutoff
 
 #: Bump when a method's definition changes (part of a study's fingerprint).
@@ -83,14 +82,12 @@ ESTIMAND_FACTOR: dict[str, str] = {"pni": "pni_low", "afp": "afp",
 MV_FACTORS: tuple[str, ...] = ("afp", "child_pugh_b", "extrahepatic_spread", "pni_low")
 
 #: The published cut-off, used by ``fixed``.
-FIXED_CUTOFF = float(PNI_CUTOFF.value)
+FIXED_CUTOFF = DEFAULT_PNI_CUTOFF
 #: maxstat searches cut-offs that leave between these shares of patients in the low group.
 MAXSTAT_MIN_SHARE = 0.1
 MAXSTAT_MAX_SHARE = 0.9
 #: Significance level of the univariable screen and of "independent predictor".
 ALPHA = 0.05
-#: Largest number of (cut-off x patient) cells the fast log-rank scan holds at once.
-SCAN_CELLS = 4_000_000
 
 
 def estimands_of(method: str) -> tuple[str, ...]:
@@ -197,58 +194,6 @@ def cutoff_candidates(pni: np.ndarray, min_share: float = MAXSTAT_MIN_SHARE,
     return cutoffs, low_share, valid
 
 
-def logrank_z_at_cutoffs(time: np.ndarray, event: np.ndarray, marker: np.ndarray,
-                         cutoffs: np.ndarray, valid: np.ndarray,
-                         max_cells: int = SCAN_CELLS) -> np.ndarray:
-    """Standardised log-rank statistics of ``marker < c`` vs ``>= c`` for many ``c``.
-
-    The fast engine's scan for maxstat: each cohort is sorted by time once
-    (:func:`simulation.km.risk_sets`) and the statistics of the ``(B, K)`` cut-offs are
-    computed in blocks of at most ``max_cells`` cells, so memory stays bounded for a
-    cohort of a million patients. With the notation of :mod:`simulation.logrank`,
-    :math:`Z = U / \\sqrt V` with group 1 = ``marker < c`` (NaN where ``V = 0`` or not
-    ``valid``); it equals :func:`simulation.logrank.logrank_test` on each grouping.
-    """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=float)
-    sets = risk_sets(time, event, np.ones(time.shape, dtype=bool))
-    x = sets.sort(np.asarray(marker, dtype=float))
-    died = ((sets.sort(event) > 0) & sets.included).astype(float)
-    B, n = time.shape
-    # The distinct death times of each cohort, left-packed: where each tie group starts,
-    # how many are at risk there and how many die.
-    jump = sets.step & (sets.deaths > 0)
-    J = max(int(jump.sum(axis=1).max(initial=0)), 1)
-    pick = np.argsort(~jump, axis=1, kind="stable")[:, :J]
-    real = np.take_along_axis(jump, pick, axis=1)
-    first = np.take_along_axis(sets.first, pick, axis=1)[:, None, :]
-    at_risk = np.where(real, np.take_along_axis(sets.at_risk, pick, axis=1), 1.0)[:, None, :]
-    deaths = np.where(real, np.take_along_axis(sets.deaths, pick, axis=1), 0.0)[:, None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e_weight = deaths / at_risk
-        v_weight = np.where(at_risk > 1, deaths * (at_risk - deaths)
-                            / (at_risk * at_risk * (at_risk - 1)), 0.0)
-    K = cutoffs.shape[1]
-    z = np.full((B, K), np.nan)
-    block = max(1, int(max_cells // max(B * n, 1)))
-    for start in range(0, K, block):
-        c = cutoffs[:, start:start + block]
-        with np.errstate(invalid="ignore"):
-            group = (x[:, None, :] < c[:, :, None]).astype(float)
-        # In group 1 and at risk at a death time: rows from its tie group's start on.
-        from_here = np.cumsum(group[:, :, ::-1], axis=-1)[:, :, ::-1]
-        n1 = np.take_along_axis(from_here, np.broadcast_to(first, group.shape[:2] + (J,)),
-                                axis=-1)
-        observed = (group * died[:, None, :]).sum(axis=-1)
-        expected = (n1 * e_weight).sum(axis=-1)
-        variance = (n1 * (at_risk - n1) * v_weight).sum(axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z[:, start:start + block] = np.where(variance > 0,
-                                                 (observed - expected) / np.sqrt(variance),
-                                                 np.nan)
-    return np.where(valid, z, np.nan)
-
-
 def _logrank_z_engine(engine: Engine, time: np.ndarray, event: np.ndarray,
                       marker: np.ndarray, cutoffs: np.ndarray, valid: np.ndarray
                       ) -> np.ndarray:
@@ -274,7 +219,7 @@ def choose_maxstat(time: np.ndarray, event: np.ndarray, pni: np.ndarray, engine:
     """
     cutoffs, low_share, valid = cutoff_candidates(pni, min_share, max_share)
     if engine.name == "fast":
-        z = logrank_z_at_cutoffs(time, event, pni, cutoffs, valid)
+        z = logrank_z_at_cutoffs(time, event, pni, cutoffs)
     else:
         z = _logrank_z_engine(engine, time, event, pni, cutoffs, valid)
     score = np.where(np.isfinite(z), np.abs(z), -np.inf)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from calculator.errors import InputError
 from calculator.published import COHORT
+from simulation.command_errors import report_input_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.scenarios import Scenario
@@ -89,10 +90,7 @@ def run(args: argparse.Namespace) -> int:
         cohort = generate_cohort(scenario, n, replicate_rng(seed, scenario.name,
                                                             args.replicate))
     except InputError as error:
-        for problem in error.errors:
-            hint = f" ({problem.hint})" if problem.hint else ""
-            print(f"hcc-prognosis replay: error: {problem.message}{hint}", file=sys.stderr)
-        return 2
+        return report_input_error("replay", error)
     if args.out and args.out != "-":
         write_cohort(cohort, args.out)
     else:

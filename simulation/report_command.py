@@ -42,13 +42,13 @@ def _error(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Write the report; exit status 0, or 2 with a message on stderr."""
     from calculator.errors import InputError
+    from simulation.command_errors import report_input_error
     from simulation.reports.study import read_study, study_figures, study_report_html
 
     try:
         data = read_study(args.study)
     except InputError as error:
-        hint = f" ({error.hint})" if error.hint else ""
-        return _error(f"{error.message}{hint}")
+        return report_input_error("report", error)
     if not data.rows:
         return _error(f"{args.study!r} holds no finished replicate yet; run "
                       "'hcc-prognosis simulate ... --out' on it first")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from calculator.published import Z95
-from simulation.km import stack_inputs, unstack
+from simulation.km import stack_inputs, tie_groups, unstack
 
 
 def midranks(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -40,16 +40,8 @@ def midranks(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """
     keyed = np.where(mask, values, np.inf)
     order = np.argsort(keyed, axis=-1, kind="stable")
-    ordered = np.take_along_axis(keyed, order, axis=-1)
-    n = ordered.shape[-1]
-    position = np.arange(n)
-    starts = np.ones(ordered.shape, dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones(ordered.shape, dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
-    last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=-1)[:, ::-1]
-    ranks = np.empty(ordered.shape)
+    first, last = tie_groups(np.take_along_axis(keyed, order, axis=-1))
+    ranks = np.empty(keyed.shape)
     np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=-1)
     return np.where(mask, ranks, np.nan)
 

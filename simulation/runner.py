@@ -42,6 +42,7 @@ from typing import Any
 
 from calculator import __version__
 from calculator.errors import InputError
+from simulation.jsonsafe import finite_or_none
 from simulation.measures import REFERENCE_N, needs_reference, reference_rows
 from simulation.methods import (MAXSTAT_MAX_SHARE, MAXSTAT_MIN_SHARE, METHODS,
                                 METHODS_VERSION, estimands_of)
@@ -139,12 +140,6 @@ def _exception_text(exc: BaseException) -> str:
 
 def _records(scenario: str, replicates: Sequence[int], analysis: Any
              ) -> list[ReplicateRecord]:
-    import numpy as np
-
-    def num(x: Any) -> float | None:
-        x = float(x)
-        return x if np.isfinite(x) else None
-
     out = []
     for i, r in enumerate(replicates):
         rows, ledger = [], []
@@ -153,13 +148,12 @@ def _records(scenario: str, replicates: Sequence[int], analysis: Any
                 res = analysis.results.get((method, estimand))
                 if res is None:
                     continue
+                num = {name: finite_or_none(getattr(res, name)[i])
+                       for name in ("estimate", "se", "p", "p_naive", "ci_lower", "ci_upper")}
                 rows.append(ResultRow(
-                    method=method, estimand=estimand, estimate=num(res.estimate[i]),
-                    se=num(res.se[i]), p=num(res.p[i]), p_naive=num(res.p_naive[i]),
-                    ci_lower=num(res.ci_lower[i]), ci_upper=num(res.ci_upper[i]),
-                    ok=bool(res.ok[i]),
+                    method=method, estimand=estimand, **num, ok=bool(res.ok[i]),
                     at_boundary=None if res.at_boundary is None else bool(res.at_boundary[i]),
-                    low_share=None if res.low_share is None else num(res.low_share[i]),
+                    low_share=None if res.low_share is None else finite_or_none(res.low_share[i]),
                     flag=str(res.flag[i])))
                 if not res.ok[i]:
                     ledger.append(LedgerEntry(method, estimand, str(res.flag[i]),

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from calculator.errors import InputError
-from calculator.published import COHORT, MEDIANS, PNI_CUTOFF, TABLE1, table4_row
-from simulation.factors import FACTORS
+from calculator.published import COHORT, MEDIANS, TABLE1, table4_row
+from simulation.factors import DEFAULT_PNI_CUTOFF, FACTORS
 
 #: Bump when the generator changes in a way that changes cohorts for the same seed; it is
 #: part of :meth:`Scenario.to_dict`, hence of a simulation study's fingerprint.
@@ -207,7 +207,7 @@ class Scenario:
     accrual_months: float = field(default_factory=lambda: float(accrual_window_months()))
     weibull_shape: float | None = None
     followup_after_accrual_months: float | None = 0.0
-    pni_cutoff: float = float(PNI_CUTOFF.value)
+    pni_cutoff: float = DEFAULT_PNI_CUTOFF
     ecog2_share: float = DEFAULT_ECOG2_SHARE
     description: str = ""
 
@@ -360,7 +360,7 @@ def _tog2025_continuous() -> Scenario:
 
     effects = _published_effects("afp", "extrahepatic_spread", "child_pugh_b")
     effects[PNI_SLOPE] = matched_pni_slope(published_adverse_log_hr("pni_low"),
-                                           float(PNI_CUTOFF.value), DEFAULT_ECOG2_SHARE)
+                                           DEFAULT_PNI_CUTOFF, DEFAULT_ECOG2_SHARE)
     return Scenario("tog2025-continuous", Effects(effects), pni_effect="continuous",
                     description="log-linear PNI effect (no threshold), slope matched to "
                                 "the published PNI step")

@@ -23,6 +23,7 @@ import sys
 
 from calculator.errors import InputError
 from calculator.published import COHORT
+from simulation.command_errors import report_input_error
 
 BUILTIN_HELP = "tog2025, tog2025-null-pni, tog2025-null, tog2025-continuous"
 
@@ -66,13 +67,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="no progress bar")
 
 
-def _report(error: InputError) -> int:
-    for problem in error.errors:
-        hint = f" ({problem.hint})" if problem.hint else ""
-        print(f"hcc-prognosis simulate: error: {problem.message}{hint}", file=sys.stderr)
-    return 2
-
-
 def _recorded_settings(path: str) -> dict:
     """The fingerprint of an existing study file, or {} (no file, or not a study)."""
     from simulation.store import Store, StudyFileError
@@ -110,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                             progress=not args.no_progress, journal=args.journal,
                             command=["hcc-prognosis", "simulate"] + sys.argv[2:])
     except InputError as error:
-        return _report(error)
+        return report_input_error("simulate", error)
     total = outcome.already + outcome.written
     wanted = args.replicates * len(scenarios)
     if outcome.interrupted:

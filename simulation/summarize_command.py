@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from calculator.errors import InputError
+from simulation.command_errors import report_input_error
 
 #: Fields first in the CSV, in this order; the rest follow alphabetically.
 LEADING = ("scenario", "method", "estimand", "n_rep", "n_requested", "n_failed", "n_used",
@@ -149,9 +150,7 @@ def run(args: argparse.Namespace) -> int:
             rows = summary_rows(store)
             fingerprint = store.fingerprint()
     except InputError as error:
-        hint = f" ({error.hint})" if error.hint else ""
-        print(f"hcc-prognosis summarize: error: {error.message}{hint}", file=sys.stderr)
-        return 2
+        return report_input_error("summarize", error)
     if args.scenario:
         unknown = sorted(set(args.scenario) - {r["scenario"] for r in rows})
         if unknown:

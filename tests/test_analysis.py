@@ -300,7 +300,8 @@ def test_lifelines_engine_raises_no_warnings_on_troubled_data() -> None:
 
 @pytest.mark.parametrize("module", ["simulation.km", "simulation.logrank", "simulation.roc",
                                     "simulation.factors", "simulation.cohort_io",
-                                    "simulation.engines", "simulation.analysis"])
+                                    "simulation.engines", "simulation.analysis",
+                                    "simulation.jsonsafe", "simulation.command_errors"])
 def test_docstring_examples(module: str) -> None:
     import doctest
     import importlib

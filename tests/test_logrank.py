@@ -1,4 +1,4 @@
-"""The two-group log-rank test and its cut-off scan (simulation.logrank).
+"""The two-group log-rank test and its statistic over cut-offs (simulation.logrank).
 
 Reference: lifelines 0.30 ``statistics.logrank_test``; a 4-patient example worked by
 hand from the Mantel-Haenszel formulas.
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from lifelines.statistics import logrank_test as lifelines_logrank
 
-from simulation.logrank import logrank_cutoff_scan, logrank_test, logrank_test_lifelines
+from simulation.logrank import logrank_test, logrank_test_lifelines, logrank_z_at_cutoffs
 
 
 def tied_stack(seed: int, cohorts: int, n: int) -> tuple[np.ndarray, ...]:
@@ -87,20 +87,30 @@ def test_undefined_tests_are_nan() -> None:
     assert np.isnan(ref.chi2[:2]).all()
 
 
-def test_scan_equals_the_test_at_every_cutoff() -> None:
+def test_cutoff_statistics_equal_the_test_at_every_cutoff() -> None:
     time, event, _, mask = tied_stack(seed=13, cohorts=6, n=40)
     marker = np.round(np.random.default_rng(14).normal(45, 6, time.shape), 0)  # ties
-    scan = logrank_cutoff_scan(time, event, marker, mask)
+    # Every distinct used marker value of each cohort, NaN-padded.
+    values = [np.unique(marker[b, mask[b]]) for b in range(time.shape[0])]
+    cutoffs = np.full(time.shape, np.nan)
+    for b, v in enumerate(values):
+        cutoffs[b, :v.size] = v
+    z = logrank_z_at_cutoffs(time, event, marker, cutoffs, mask)
+    blocked = logrank_z_at_cutoffs(time, event, marker, cutoffs, mask, max_cells=100)
+    np.testing.assert_array_equal(blocked, z)  # blocks change the memory, not the result
     for b in range(time.shape[0]):
-        values = np.unique(marker[b, mask[b]])
-        assert np.array_equal(scan.cutoffs[b, :values.size], values)
-        assert np.isnan(scan.cutoffs[b, values.size:]).all()
-        for k, c in enumerate(values):
+        assert np.isnan(z[b, values[b].size:]).all()  # padding
+        for k, c in enumerate(values[b]):
             direct = logrank_test(time[b], event[b], (marker[b] < c).astype(float), mask[b])
             if np.isnan(direct.z):
-                assert np.isnan(scan.z[b, k])
+                assert np.isnan(z[b, k])
             else:
-                assert scan.z[b, k] == pytest.approx(float(direct.z), abs=1e-12)
-            assert scan.low_share[b, k] == pytest.approx(
-                np.mean(marker[b, mask[b]] < c))
-        assert np.isnan(scan.z[b, 0])  # the lowest value leaves the low group empty
+                assert z[b, k] == pytest.approx(float(direct.z), abs=1e-12)
+        assert np.isnan(z[b, 0])  # the lowest value leaves the low group empty
+    # A missing marker leaves its row out, like the mask does.
+    gappy = np.where(mask, marker, np.nan)
+    np.testing.assert_allclose(logrank_z_at_cutoffs(time, event, gappy, cutoffs), z,
+                               rtol=0, atol=1e-12)
+    # One cohort (1-D inputs) gives 1-D statistics.
+    one = logrank_z_at_cutoffs(time[0], event[0], marker[0], cutoffs[0], mask[0])
+    np.testing.assert_array_equal(one, z[0])

@@ -25,16 +25,15 @@ import numpy as np
 
 from calculator import __version__
 from calculator.published import (
-    AFP_CUTOFF,
     CITATION,
     DOI,
     MODEL_VERSION,
     NOT_INTERPRETED,
-    PNI_CUTOFF,
     PNI_MEDIANS_WITHHELD,
     table4_row,
 )
 from simulation import figures
+from simulation.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, pni_low
 from simulation.reports import html
 from simulation.reports.html import Cell, Row, Section, number, text
 from simulation.reports.table1 import HEADERS as TABLE1_HEADERS
@@ -60,8 +59,8 @@ FACTOR_ROWS = {
 }
 LOGRANK_LABELS = {"afp": "AFP ≥ 200 vs < 200 ng/mL", "pni": "PNI low vs high",
                   "extrahepatic_spread": "Extrahepatic spread yes vs no"}
-PUBLISHED_PNI = float(PNI_CUTOFF.value)
-PUBLISHED_AFP = float(AFP_CUTOFF.value)
+PUBLISHED_PNI = DEFAULT_PNI_CUTOFF
+PUBLISHED_AFP = AFP_CUTOFF_NG_ML
 
 
 # ---------------------------------------------------------------------------------------
@@ -228,7 +227,7 @@ def published_cutoff_point(pni: np.ndarray, died: np.ndarray) -> figures.RocPoin
     dead, alive = used & (died == 1), used & (died == 0)
     if not dead.any() or not alive.any():
         return None
-    low = pni < PUBLISHED_PNI
+    low = pni_low(pni, PUBLISHED_PNI) == 1
     return figures.RocPoint(f"published cut-off {PUBLISHED_PNI:g}",
                             float(np.mean(low[alive])), float(np.mean(low[dead])))
 

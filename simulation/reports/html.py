@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from simulation.jsonsafe import finite_or_none
 
 #: Forbid every fetch: images only from data: URIs, styles only from the page itself.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -117,13 +118,12 @@ class Cell:
 
 def finite(value: Any) -> float | None:
     """``value`` as a float if it is a finite number, else None (missing or undefined)."""
-    if value is None or isinstance(value, bool):
+    if isinstance(value, bool):
         return None
     try:
-        number = float(value)
+        return finite_or_none(value)
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) else None
 
 
 def number(value: Any, fmt: str | Callable[[float], str], key: str | None = None,

@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 
 from calculator import __version__
-from calculator.published import CITATION, PNI_CUTOFF
+from calculator.published import CITATION
 from simulation import figures
+from simulation.factors import DEFAULT_PNI_CUTOFF
 from simulation.reports import html
 from simulation.reports.html import Cell, Row, Section, text
 
-PUBLISHED_PNI = float(PNI_CUTOFF.value)
+PUBLISHED_PNI = DEFAULT_PNI_CUTOFF
 
 ESTIMAND_LABELS = {
     "cutoff": "chosen PNI cut-off",
