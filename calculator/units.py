@@ -214,7 +214,7 @@ def measure(field: str, raw: object, raw_unit: object = None) -> Measurement:
     if not quantity.hard_low <= value <= quantity.hard_high:
         hint = ("a concentration or count cannot be negative" if entered < 0
                 else _unit_slip_hint(quantity, entered, unit))
-        converted = "" if unit == quantity.canonical_unit else f" (= {_fmt(value)}{canonical})"
+        converted = "" if unit == quantity.canonical_unit else f" = {_fmt(value)}{canonical}"
         message = (f"{field} must be between {_fmt(quantity.hard_low)} and "
                    f"{_fmt(quantity.hard_high)}{canonical}; got "
                    f"{_fmt(entered)}{shown_unit}{converted}")
