@@ -13,10 +13,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from calculator import InputError, score
@@ -70,9 +70,26 @@ def submit(driver: WebDriver, url: str, values: dict[str, str]) -> None:
         else:
             element.clear()
             element.send_keys(value)
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, "button[value=calculate]").click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+    press_and_wait(driver, "button[value=calculate]")
+
+
+#: Set on the old page's window; a newly loaded document does not have it.
+_OLD_PAGE_MARK = "window.__hccOldPage"
+
+
+def press_and_wait(driver: WebDriver, button: str) -> None:
+    """Click ``button`` and wait until the next page has loaded.
+
+    A mark on the old page's ``window`` tells the pages apart. Waiting for the old element
+    to go stale is not enough: Chromium may answer that probe mid-navigation with a bare
+    "unknown error" (node no longer in the document), so script errors during the switch
+    are waited through.
+    """
+    driver.execute_script(f"{_OLD_PAGE_MARK} = true;")
+    driver.find_element(By.CSS_SELECTOR, button).click()
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            f"return !{_OLD_PAGE_MARK} && document.readyState === 'complete';"))
 
 
 def text_of(driver: WebDriver, element_id: str) -> str:
@@ -131,9 +148,7 @@ def test_form_to_result_with_javascript_off(live_server: str, browser_without_js
     assert "not a substitute for clinical judgement" in driver.page_source
     full_page_screenshot(driver, artifacts / "result.png")
 
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, "button[value=edit]").click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+    press_and_wait(driver, "button[value=edit]")
     assert driver.find_element(By.ID, "albumin").get_attribute("value") == "3,47"
     assert driver.find_element(By.ID, "lymphocytes_unit").get_attribute("value") == "cells/uL"
 
