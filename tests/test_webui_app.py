@@ -319,6 +319,19 @@ def test_nothing_but_the_csrf_token_is_kept_between_requests(app: Flask,
     assert not any(v in cookie.value for v in ("3,5", "1100", "250"))
 
 
+def test_session_cookie_is_secure_when_deployment_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind a TLS proxy, FLASK_SESSION_COOKIE_SECURE=true marks the CSRF cookie Secure."""
+    assert "secure" not in cookie_header(create_app({"TESTING": True})).lower()
+    monkeypatch.setenv("FLASK_SESSION_COOKIE_SECURE", "true")
+    header = cookie_header(create_app({"TESTING": True}))
+    assert "; secure" in header.lower() and "httponly" in header.lower()
+
+
+def cookie_header(app: Flask) -> str:
+    """The Set-Cookie header of a fresh form page."""
+    return app.test_client().get("/").headers["Set-Cookie"]
+
+
 # --- error pages and headers -----------------------------------------------------------
 def test_unknown_page_and_wrong_method(client: FlaskClient) -> None:
     missing = client.get("/no-such-page")

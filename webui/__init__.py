@@ -53,6 +53,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
+    # Deployment settings from FLASK_* variables, e.g. FLASK_SESSION_COOKIE_SECURE=true
+    # behind a TLS proxy (values are read as JSON).
+    app.config.from_prefixed_env()
     if test_config is not None:
         app.config.update(test_config)
 
