@@ -317,10 +317,6 @@ def cutoff_distribution(cutoff: np.ndarray, at_boundary: np.ndarray, low_share: 
 # A study's summary
 # ---------------------------------------------------------------------------------------
 
-def _column(rows: list[tuple], index: int) -> np.ndarray:
-    return np.array([np.nan if r[index] is None else r[index] for r in rows], dtype=float)
-
-
 def summary_rows(store: Any) -> list[dict[str, Any]]:
     """One dict per (scenario, method, estimand) with every measure and its MCSE.
 
@@ -334,6 +330,7 @@ def summary_rows(store: Any) -> list[dict[str, Any]]:
     PNI, whose own p is the Lausen-Schumacher one).
     """
     from simulation.scenarios import scenario_from_dict
+    from simulation.store import ResultColumns
 
     out: list[dict[str, Any]] = []
     for name, definition, requested in store.scenarios():
@@ -341,58 +338,56 @@ def summary_rows(store: Any) -> list[dict[str, Any]]:
         counts = store.replicate_counts(name)
         n_rep = counts["ok"] + counts["failed"]
         reference = store.reference(name)
-        grouped: dict[tuple[str, str], list[tuple]] = {}
-        for row in store.results(name):
-            grouped.setdefault((row[1], row[2]), []).append(row)
+        grouped = store.result_columns(name)
         for method in METHODS:
             for estimand in estimands_of(method):
-                rows = grouped.get((method, estimand), [])
-                if not rows and n_rep == 0:
+                columns = grouped.pop((method, estimand), None) or ResultColumns.empty()
+                if not len(columns) and n_rep == 0:
                     continue
-                out.append(_summary_row(scenario, method, estimand, rows, n_rep,
+                out.append(_summary_row(scenario, method, estimand, columns, n_rep,
                                         counts["failed"], requested, reference))
     return out
 
 
-def _summary_row(scenario: Scenario, method: str, estimand: str, rows: list[tuple],
+def _summary_row(scenario: Scenario, method: str, estimand: str, columns: Any,
                  n_rep: int, failed_replicates: int, requested: int,
                  reference: Mapping[tuple[str, str], tuple[Any, Any, int, str]]
                  ) -> dict[str, Any]:
-    ok = np.array([bool(r[9]) for r in rows], dtype=bool)
-    flags: dict[str, int] = {}
-    for r in rows:
-        if not r[9]:
-            flags[r[12]] = flags.get(r[12], 0) + 1
+    """The measures of one (scenario, method, estimand); ``columns`` is its
+    :class:`simulation.store.ResultColumns`."""
+    flags = dict(columns.flags)
     if failed_replicates:
         flags["replicate-failed"] = failed_replicates
-    used = [r for r, good in zip(rows, ok) if good]
+    used = columns.ok
+    n_used = int(used.sum())
     theta = truth_for(scenario, method, estimand, reference)
     record: dict[str, Any] = {
         "scenario": scenario.name, "method": method, "estimand": estimand,
-        "n_rep": n_rep, "n_requested": requested, "n_failed": n_rep - len(used),
-        "n_used": len(used), "failures": flags, "truth": theta.value,
+        "n_rep": n_rep, "n_requested": requested, "n_failed": n_rep - n_used,
+        "n_used": n_used, "failures": flags, "truth": theta.value,
         "truth_kind": theta.kind, "truth_se": theta.se, "truth_label": theta.label,
     }
-    estimate = _column(used, 3)
+    estimate = columns.estimate[used]
     record.update(dict.fromkeys(PERFORMANCE_FIELDS))
     if estimand in LOGHR_ESTIMANDS or estimand == "cutoff":
-        measures = performance(estimate, _column(used, 4), _column(used, 7), _column(used, 8),
-                               _column(used, 5), theta.value)
-        naive, naive_mcse = proportion(_column(used, 6) < ALPHA) if used else (None, None)
+        measures = performance(estimate, columns.se[used], columns.ci_lower[used],
+                               columns.ci_upper[used], columns.p[used], theta.value)
+        naive, naive_mcse = (proportion(columns.p_naive[used] < ALPHA) if n_used
+                             else (None, None))
         if estimand == "cutoff":
             for key in ("modse", "modse_mcse", "relerr_modse", "relerr_modse_mcse",
                         "coverage", "coverage_mcse"):
                 measures[key] = None
             measures["sd"], measures["sd_mcse"] = measures["empse"], measures["empse_mcse"]
-            boundary = np.array([bool(r[10]) for r in used], dtype=bool)
-            measures.update(cutoff_distribution(estimate, boundary, _column(used, 11)))
+            measures.update(cutoff_distribution(estimate, columns.at_boundary[used],
+                                                columns.low_share[used]))
             if method != "maxstat":
                 measures["rejection"] = measures["rejection_mcse"] = None
         else:
             measures["rejection_naive"], measures["rejection_naive_mcse"] = naive, naive_mcse
         record.update(measures)
     else:
-        share, share_mcse = proportion(estimate > 0.5) if used else (None, None)
+        share, share_mcse = proportion(estimate > 0.5) if n_used else (None, None)
         record.update({"mean": share, "mean_mcse": share_mcse,
                        "rejection": share, "rejection_mcse": share_mcse})
     return record

@@ -45,6 +45,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from calculator.errors import InputError
 
 #: Layout version of the file; a file with another version is refused.
@@ -159,6 +161,45 @@ def _none_if_nan(x: float | None) -> float | None:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class ResultColumns:
+    """One (scenario, method, estimand)'s rows of ``results``, as columns in replicate
+    order: floats with NaN for NULL; ``ok`` and ``at_boundary`` as bools."""
+
+    #: The numeric columns read, in this order.
+    NUMERIC = ("replicate", "estimate", "se", "p", "p_naive", "ci_lower", "ci_upper", "ok",
+               "at_boundary", "low_share")
+
+    replicate: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    p: np.ndarray
+    p_naive: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    ok: np.ndarray
+    at_boundary: np.ndarray
+    low_share: np.ndarray
+    #: Rows not ``ok``, counted by their flag.
+    flags: dict[str, int]
+
+    @classmethod
+    def of(cls, table: np.ndarray, flags: dict[str, int]) -> "ResultColumns":
+        """From a (rows, len(NUMERIC)) float table."""
+        columns = dict(zip(cls.NUMERIC, table.T))
+        for name in ("ok", "at_boundary"):
+            columns[name] = np.nan_to_num(columns[name], nan=0.0) != 0
+        return cls(**columns, flags=flags)
+
+    @classmethod
+    def empty(cls) -> "ResultColumns":
+        """No rows."""
+        return cls.of(np.empty((0, len(cls.NUMERIC))), {})
+
+    def __len__(self) -> int:
+        return len(self.replicate)
 
 
 class Store:
@@ -343,6 +384,37 @@ class Store:
             "SELECT replicate, method, estimand, estimate, se, p, p_naive, ci_lower, "
             "ci_upper, ok, at_boundary, low_share, flag FROM results WHERE scenario = ? "
             "ORDER BY replicate, method, estimand", (scenario,)).fetchall()
+
+    def result_columns(self, scenario: str, chunk_rows: int = 65_536
+                       ) -> dict[tuple[str, str], ResultColumns]:
+        """The results of ``scenario`` as columns per ``(method, estimand)``, in replicate
+        order.
+
+        Rows are read ``chunk_rows`` at a time and kept as float arrays, never as Python
+        tuples, so memory stays near 80 bytes per row (a 10^5-replicate scenario of 4
+        methods: about 330 MiB instead of some 1.5 GiB of tuples).
+        """
+        cursor = self._db.execute(
+            "SELECT method, estimand, " + ", ".join(ResultColumns.NUMERIC) + ", flag "
+            "FROM results WHERE scenario = ? ORDER BY replicate, method, estimand",
+            (scenario,))
+        blocks: dict[tuple[str, str], list[np.ndarray]] = {}
+        flags: dict[tuple[str, str], dict[str, int]] = {}
+        ok_at = ResultColumns.NUMERIC.index("ok")
+        while rows := cursor.fetchmany(chunk_rows):
+            groups: dict[tuple[str, str], list[tuple]] = {}
+            for row in rows:
+                groups.setdefault((row[0], row[1]), []).append(row[2:])
+            for key, group in groups.items():
+                # NULL (None) becomes NaN in a float array.
+                blocks.setdefault(key, []).append(
+                    np.array([r[:-1] for r in group], dtype=float))
+                counts = flags.setdefault(key, {})
+                for r in group:
+                    if not r[ok_at]:
+                        counts[r[-1]] = counts.get(r[-1], 0) + 1
+        return {key: ResultColumns.of(np.concatenate(parts), flags[key])
+                for key, parts in blocks.items()}
 
     def failures(self, scenario: str | None = None) -> list[tuple]:
         """The ledger: ``(scenario, replicate, method, estimand, kind, message)`` rows."""

@@ -6,7 +6,9 @@ import sqlite3
 import pytest
 
 from calculator.errors import InputError
-from simulation.store import (LedgerEntry, ReplicateRecord, ResultRow, Store,
+import numpy as np
+
+from simulation.store import (LedgerEntry, ReplicateRecord, ResultColumns, ResultRow, Store,
                               StudyFileError)
 
 FINGERPRINT = {"package": "hcc-prognosis", "version": "0.1.0", "seed": 1, "n": 58,
@@ -85,6 +87,27 @@ def test_replicate_is_atomic(store):
     assert store.results("tog2025") == []
     assert store.failures() == []
 
+
+
+def test_result_columns_equal_the_rows_across_read_chunks(store):
+    for r in range(7):
+        bad = r % 3 == 0
+        store.write_replicate(record(r, [
+            row(estimate=math.nan if bad else 0.1 * r, ok=not bad,
+                flag="separated" if bad else "ok"),
+            ResultRow("youden", "cutoff", 40.0 + r, math.nan, math.nan, math.nan, math.nan,
+                      math.nan, r != 5, bool(r % 2), 0.25, "ok" if r != 5 else "no-events")]))
+    columns = store.result_columns("tog2025", chunk_rows=3)   # chunks cut through groups
+    assert set(columns) == {("fixed", "pni_mv_loghr"), ("youden", "cutoff")}
+    fixed, cutoff = columns["fixed", "pni_mv_loghr"], columns["youden", "cutoff"]
+    assert fixed.replicate.tolist() == list(range(7)) and len(cutoff) == 7
+    assert fixed.ok.tolist() == [r % 3 != 0 for r in range(7)]
+    assert np.isnan(fixed.estimate[[0, 3, 6]]).all()
+    np.testing.assert_array_equal(fixed.estimate[[1, 2, 4, 5]], [0.1, 0.2, 0.4, 0.5])
+    assert fixed.flags == {"separated": 3} and cutoff.flags == {"no-events": 1}
+    assert cutoff.at_boundary.tolist() == [bool(r % 2) for r in range(7)]
+    assert np.isnan(cutoff.se).all() and (cutoff.low_share == 0.25).all()
+    assert len(ResultColumns.empty()) == 0 and store.result_columns("other") == {}
 
 def test_results_are_append_only(store):
     store.write_replicate(record(0))

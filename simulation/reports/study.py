@@ -106,17 +106,13 @@ def read_study(path: str | os.PathLike[str]) -> StudyData:
         counts = {name: store.replicate_counts(name) for name, _, _ in scenarios}
         cutoffs: dict[str, dict[str, np.ndarray]] = {}
         for name, _, _ in scenarios:
-            per_method: dict[str, list[float]] = {}
-            for row in store.results(name):
-                _, method, estimand, estimate = row[:4]
-                if estimand == "cutoff":
-                    usable = bool(row[9]) and estimate is not None
-                    per_method.setdefault(method, []).append(float(estimate) if usable
-                                                             else math.nan)
+            per_method = {method: np.where(columns.ok, columns.estimate, math.nan)
+                          for (method, estimand), columns in store.result_columns(name).items()
+                          if estimand == "cutoff"}
             if per_method:
                 order = [m for m in METHODS if m in per_method] + \
                     [m for m in per_method if m not in METHODS]
-                cutoffs[name] = {m: np.array(per_method[m]) for m in order}
+                cutoffs[name] = {m: per_method[m] for m in order}
         return StudyData(fingerprint=store.fingerprint() or {}, scenarios=scenarios,
                          counts=counts, rows=summary_rows(store), cutoffs=cutoffs,
                          ledger=store.failures())
