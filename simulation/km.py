@@ -270,8 +270,7 @@ class KMMedian:
         ``survfit(conf.type = "log-log")``); a limit is NaN when its band never reaches
         0.5 before the curve ends (an open interval).
     ci_symmetric : ndarray, shape (..., 2)
-        ``median -+ 1.959964 se`` with Collett's ``se`` (how SPSS-style tables print it),
-        the lower limit truncated at 0 (a survival time is not negative).
+        ``median -+ 1.959964 se`` with Collett's ``se`` (how SPSS-style tables print it).
     se : ndarray, shape (...)
         Collett's standard error of the median; NaN when the curve does not reach 0.45.
     n, events : ndarray of int, shape (...)
@@ -349,7 +348,7 @@ def km_median(time: Any, event: Any, mask: Any = None) -> KMMedian:
     high = _cross_half(curve, curve.upper)
     se = _collett_se(curve, centre)
     median = centre.time
-    symmetric = np.stack([np.maximum(median - Z95 * se, 0.0), median + Z95 * se], axis=-1)
+    symmetric = np.stack([median - Z95 * se, median + Z95 * se], axis=-1)
     n = curve.sets.included.sum(axis=-1)
     events = (curve.sets.included & (curve.sets.sort(np.nan_to_num(event_b)) > 0)).sum(axis=-1)
     return KMMedian(median=unstack(median, lead),

@@ -333,9 +333,8 @@ def cohort_report_html(cohort: Mapping[str, Any], record: Mapping[str, Any], *,
                   "95% CI (± 1.96 SE)")
     km_note = ("Medians from the Kaplan-Meier curve (midpoint rule where it lies at 0.5). "
                "The log-log interval is Brookmeyer-Crowley's (R survfit conf.type = "
-               "'log-log'); the symmetric one is median ± 1.96 SE with Collett's SE "
-               "(lower limit at least 0), the way SPSS-style tables such as the paper's are "
-               "made. NR: the limit is not "
+               "'log-log'); the symmetric one is median ± 1.96 SE with Collett's SE, the "
+               "way SPSS-style tables such as the paper's are made. NR: the limit is not "
                "reached; -: not estimable. " + PNI_MEDIANS_WITHHELD)
     sections = [
         Section("overview", "The cohort", _overview(record, source)),
