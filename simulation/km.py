@@ -270,7 +270,8 @@ class KMMedian:
         ``survfit(conf.type = "log-log")``); a limit is NaN when its band never reaches
         0.5 before the curve ends (an open interval).
     ci_symmetric : ndarray, shape (..., 2)
-        ``median -+ 1.959964 se`` with Collett's ``se`` (how SPSS-style tables print it).
+        ``median -+ 1.959964 se`` with Collett's ``se`` (how SPSS-style tables print it),
+        as computed: in a very small group the lower limit can fall below 0.
     se : ndarray, shape (...)
         Collett's standard error of the median; NaN when the curve does not reach 0.45.
     n, events : ndarray of int, shape (...)

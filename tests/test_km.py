@@ -146,6 +146,18 @@ def test_collett_uses_the_origin_when_no_event_time_is_above_055() -> None:
     assert float(r.se) == pytest.approx(0.75, rel=1e-12)
 
 
+
+def test_collett_interval_is_the_plain_formula_even_below_zero() -> None:
+    # Deaths at 1 and 10 among 3, censored at 20: S = 2/3, then 1/3, so the median is 10.
+    # Greenwood 1/(3*2) + 1/(2*1) = 2/3, se(S) = (1/3) sqrt(2/3); u = 1, l = 10:
+    # f = (1/3) / 9, se = 9 sqrt(2/3) = 7.35. The contract's interval is median -+ 1.96 se
+    # as computed, so its lower limit is -4.4 (a sign of how little 3 patients tell).
+    r = km_median([1, 10, 20], [1, 1, 0])
+    se = 9 * math.sqrt(2 / 3)
+    assert float(r.se) == pytest.approx(se, rel=1e-12)
+    np.testing.assert_allclose(r.ci_symmetric, [10 - Z95 * se, 10 + Z95 * se], rtol=1e-12)
+    assert r.ci_symmetric[0] < 0
+
 def test_not_reached_and_empty_groups_are_nan_not_errors() -> None:
     r = km_median(np.array([[1.0, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]),
                   np.array([[0.0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 1, 1]]),
