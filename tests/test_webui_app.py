@@ -321,6 +321,7 @@ def test_nothing_but_the_csrf_token_is_kept_between_requests(app: Flask,
 
 def test_session_cookie_is_secure_when_deployment_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     """Behind a TLS proxy, FLASK_SESSION_COOKIE_SECURE=true marks the CSRF cookie Secure."""
+    monkeypatch.delenv("FLASK_SESSION_COOKIE_SECURE", raising=False)
     assert "secure" not in cookie_header(create_app({"TESTING": True})).lower()
     monkeypatch.setenv("FLASK_SESSION_COOKIE_SECURE", "true")
     header = cookie_header(create_app({"TESTING": True}))
