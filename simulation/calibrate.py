@@ -52,6 +52,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import brentq
 
 from calculator.errors import InputError
@@ -108,7 +109,7 @@ def risk_distribution(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return values, counts / counts.sum()
 
 
-def _mean_survival(cumulative_hazard: np.ndarray, risk: np.ndarray,
+def _mean_survival(cumulative_hazard: npt.ArrayLike, risk: np.ndarray,
                    weights: np.ndarray) -> np.ndarray:
     """E_x exp(-H e^eta) for each baseline cumulative hazard H (any shape)."""
     h = np.asarray(cumulative_hazard, dtype=float)
@@ -123,7 +124,7 @@ def _solve_median_hazard(risk: np.ndarray, weights: np.ndarray) -> float:
     return math.exp(brentq(excess, -60.0, 60.0, xtol=1e-14, rtol=1e-14))
 
 
-def _censoring_admin(t: np.ndarray, after: float, accrual: float) -> np.ndarray:
+def _censoring_admin(t: npt.ArrayLike, after: float, accrual: float) -> np.ndarray:
     """G(t): share of patients still under administrative follow-up at time t."""
     return np.clip((after + accrual - np.asarray(t, dtype=float)) / accrual, 0.0, 1.0)
 
@@ -228,6 +229,8 @@ def calibrate(scenario: Scenario) -> Calibration:
 
     after_low = max(0.0, m - accrual / 2.0)
     if scenario.weibull_shape is None:
+        # The scenario's validation leaves exactly one of the two to calibrate.
+        assert scenario.followup_after_accrual_months is not None
         after = float(scenario.followup_after_accrual_months)
         if after < after_low:
             raise CalibrationError(

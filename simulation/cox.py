@@ -880,6 +880,7 @@ def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndar
     estimable = usable & ~separated & ~singular[:, None]
     _, _, inverse = _cholesky_solve(info, np.zeros((B, p)), estimable, reference,
                                     want_inverse=True)
+    assert inverse is not None
     final = beta + np.where(estimable & stopped[:, None], step, 0.0)
     coef = np.where(active, final / prep.scale, 0.0)
     variance = np.diagonal(inverse, axis1=1, axis2=2) / prep.scale ** 2
