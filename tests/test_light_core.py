@@ -11,6 +11,7 @@ import pytest
 
 import calculator
 
+ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("numpy", "pandas", "scipy", "lifelines", "flask", "matplotlib")
 
 
@@ -49,7 +50,8 @@ def test_doctests(name):
 def test_calculator_is_fully_typed():
     from mypy import api
 
-    report, errors, status = api.run(["--strict", "--no-incremental", "-p", "calculator"])
+    report, errors, status = api.run(["--strict", "--no-incremental", *mypy_config(),
+                                      str(ROOT / "calculator")])
     assert status == 0, report + errors
 
 
@@ -58,7 +60,11 @@ def test_simulation_and_webui_type_check():
     see ``[tool.mypy]`` in pyproject.toml)."""
     from mypy import api
 
-    config = Path(__file__).resolve().parents[1] / "pyproject.toml"
-    report, errors, status = api.run(["--no-incremental", "--config-file", str(config),
-                                      "-p", "simulation", "-p", "webui"])
+    report, errors, status = api.run(["--no-incremental", *mypy_config(),
+                                      str(ROOT / "simulation"), str(ROOT / "webui")])
     assert status == 0, report + errors
+
+
+def mypy_config() -> list[str]:
+    """The project's mypy settings, wherever pytest is started from."""
+    return ["--config-file", str(ROOT / "pyproject.toml")]
