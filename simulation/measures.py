@@ -54,6 +54,7 @@ from simulation.methods import (ALPHA, DICHOTOMISED, ESTIMAND_FACTOR,
                                 MAXSTAT_MIN_SHARE, METHODS, MV_FACTORS, SELECTED_ESTIMANDS,
                                 analyze_stack, estimands_of, stack_cohorts)
 from simulation.scenarios import PNI_SLOPE, Scenario, truth
+from simulation.store import ResultColumns
 
 #: Patients in the cohort of a large-sample reference value.
 REFERENCE_N = 500_000
@@ -330,7 +331,6 @@ def summary_rows(store: Any) -> list[dict[str, Any]]:
     PNI, whose own p is the Lausen-Schumacher one).
     """
     from simulation.scenarios import scenario_from_dict
-    from simulation.store import ResultColumns
 
     out: list[dict[str, Any]] = []
     for name, definition, requested in store.scenarios():
@@ -349,12 +349,11 @@ def summary_rows(store: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _summary_row(scenario: Scenario, method: str, estimand: str, columns: Any,
+def _summary_row(scenario: Scenario, method: str, estimand: str, columns: ResultColumns,
                  n_rep: int, failed_replicates: int, requested: int,
                  reference: Mapping[tuple[str, str], tuple[Any, Any, int, str]]
                  ) -> dict[str, Any]:
-    """The measures of one (scenario, method, estimand); ``columns`` is its
-    :class:`simulation.store.ResultColumns`."""
+    """The measures of one (scenario, method, estimand) from its result columns."""
     flags = dict(columns.flags)
     if failed_replicates:
         flags["replicate-failed"] = failed_replicates
