@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from calculator.published import Z95
 from simulation.km import km_curve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -387,7 +388,7 @@ class PerformancePoint:
 
 
 #: Error bars span ± this many Monte Carlo SEs (a 95% Monte Carlo interval).
-MCSE_MULTIPLIER = 1.959963984540054
+MCSE_MULTIPLIER = Z95
 
 
 def panel_grid(panels: Sequence[str], layout: Sequence[Sequence[str]] = (),

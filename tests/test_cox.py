@@ -16,6 +16,7 @@ import pytest
 from scipy.optimize import brentq, linprog, minimize
 
 from calculator.errors import InputError
+from calculator.published import Z95
 from simulation.cox import CoxFit, cox_fit, cox_fit_lifelines
 
 N_MAX, P_MAX = 80, 4
@@ -308,8 +309,8 @@ def test_wald_quantities_follow_from_coef_and_se():
     X = rng.normal(size=(4, 50, 2))
     fit = cox_fit(T, E, X)
     np.testing.assert_allclose(fit.z, fit.coef / fit.se)
-    np.testing.assert_allclose(fit.ci_lower, fit.coef - 1.959963984540054 * fit.se)
-    np.testing.assert_allclose(fit.ci_upper, fit.coef + 1.959963984540054 * fit.se)
+    np.testing.assert_allclose(fit.ci_lower, fit.coef - Z95 * fit.se)
+    np.testing.assert_allclose(fit.ci_upper, fit.coef + Z95 * fit.se)
     from scipy.stats import norm
     np.testing.assert_allclose(fit.p, 2 * norm.sf(np.abs(fit.z)), rtol=1e-12)
 
@@ -326,12 +327,18 @@ def _base_cohort(n: int = 40, seed: int = 11):
     return T, E, z
 
 
-def test_a_group_without_deaths_runs_off_to_minus_infinity():
+def _cohort_with_a_deathless_group():
+    """The base cohort with a group of six (indicator ``group``) none of whom dies."""
     T, E, z = _base_cohort()
-    group = np.zeros(40)
+    group = np.zeros(len(T))
     group[:6] = 1
     E = E.copy()
     E[:6] = False
+    return T, E, group, z
+
+
+def test_a_group_without_deaths_runs_off_to_minus_infinity():
+    T, E, group, z = _cohort_with_a_deathless_group()
     fit = cox_fit(T, E, np.column_stack([group, z]))
     assert fit.separated[0].tolist() == [True, False]
     assert fit.coef[0, 0] < -10 and np.isnan(fit.se[0, 0])
@@ -393,11 +400,7 @@ def test_separation_along_a_combination_of_two_covariates():
 
 
 def test_a_nearly_separated_group_with_a_finite_maximum_is_not_flagged():
-    T, E, z = _base_cohort()
-    group = np.zeros(40)
-    group[:6] = 1
-    E = E.copy()
-    E[:6] = False
+    T, E, group, z = _cohort_with_a_deathless_group()
     E[0] = True
     T = T.copy()
     T[0] = np.median(T)                      # one group death, mid-way: others at risk

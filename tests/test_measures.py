@@ -7,6 +7,7 @@ import statistics
 import numpy as np
 import pytest
 
+from calculator.published import Z95
 from simulation.measures import (REFERENCE_N, cutoff_distribution, needs_reference,
                                  performance, quantile_with_mcse, reference_rows,
                                  summary_rows, truth_for, truth_kind)
@@ -67,7 +68,7 @@ def test_quantile_mcse_is_the_binomial_interval_halved():
     # n q = 50, 1.96 sqrt(25) = 9.8: ranks floor(40.2) = 40 and ceil(59.8) = 60 (0-based),
     # values 41 and 61, so (61 - 41) / 3.92.
     assert value == 50.5
-    assert mcse == pytest.approx(20 / (2 * 1.959963984540054))
+    assert mcse == pytest.approx(20 / (2 * Z95))
 
 
 def test_cutoff_distribution_shares():

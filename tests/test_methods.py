@@ -38,7 +38,10 @@ def test_lausen_schumacher_worked_value():
     assert lausen_schumacher_p(1.96) == pytest.approx(0.4915977, abs=1e-6)
     p = lausen_schumacher_p(np.array([0.5, 2.0, 3.0, 4.0, np.nan]))
     assert p[0] == 1.0                                  # clipped: small statistics
-    assert 1 > p[1] > p[2] > p[3] > 0                    # decreasing in b
+    # b = 2: phi(2) = 0.0539910; 4 phi/b = 0.1079819; phi (b - 1/b) ln 81
+    # = 0.0539910 * 1.5 * 4.3944492 = 0.3558909; total 0.4638728.
+    assert p[1] == pytest.approx(0.4638728, abs=1e-6)
+    assert p[1] > p[2] > p[3] > 0                        # decreasing in b
     assert np.isnan(p[4])
 
 

@@ -35,7 +35,7 @@ class CalculatorFlask(Flask):
 
 
 def _route() -> str:
-    """The matched route pattern, or a placeholder: never the path or query as sent."""
+    """The matched route pattern, or ``<unmatched>``: never the path or query as sent."""
     return request.url_rule.rule if request.url_rule is not None else "<unmatched>"
 
 
