@@ -27,9 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from calculator.child_pugh import CLASS_B_MIN_SCORE
+from calculator.published import AGE_CUTOFF_YEARS
 from simulation.cohort_io import COLUMN_NAMES, COLUMNS, TEXT_COLUMNS
 from simulation.engines import DEFAULT_ENGINE, get_engine
-from simulation.factors import DEFAULT_PNI_CUTOFF, FACTORS, code_factors, pni_values
+from simulation.factors import (AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, FACTORS, code_factors,
+                               pni_values)
 from simulation.jsonsafe import finite_or_none
 from simulation.km import km_median, risk_sets
 from simulation.roc import roc_auc, youden_cutoff
@@ -53,10 +56,15 @@ LOGRANK_TESTS = {
 }
 #: Human labels of the factors (1 = adverse level), for flags and tables.
 FACTOR_LABELS = {
-    "age_65_plus": "age >= 65", "male": "male sex", "ecog_1_plus": "ECOG >= 1",
-    "viral_hepatitis": "viral hepatitis (HBV/HCV)", "afp": "AFP >= 200 ng/mL",
-    "child_pugh_b": "Child-Pugh B (score >= 7)", "extrahepatic_spread": "extrahepatic spread",
-    "pni_low": "PNI below the cut-off",
+    "age_65_plus": f"age >= {AGE_CUTOFF_YEARS}", "male": "male sex", "ecog_1_plus": "ECOG >= 1",
+    "viral_hepatitis": "viral hepatitis (HBV/HCV)", "afp": f"AFP >= {AFP_CUTOFF_NG_ML:g} ng/mL",
+    "child_pugh_b": f"Child-Pugh B (score >= {CLASS_B_MIN_SCORE})",
+    "extrahepatic_spread": "extrahepatic spread", "pni_low": "PNI below the cut-off",
+}
+#: Labels of the record's log-rank comparisons (adverse level vs reference).
+LOGRANK_LABELS = {
+    "afp": f"AFP >= {AFP_CUTOFF_NG_ML:g} vs < {AFP_CUTOFF_NG_ML:g} ng/mL",
+    "pni": "PNI low vs high", "extrahepatic_spread": "Extrahepatic spread yes vs no",
 }
 
 

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from calculator.published import PNI_CUTOFF
+
 #: Problems listed on stderr before "... and N more".
 MAX_PROBLEMS_SHOWN = 50
 
@@ -28,10 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "afp_ng_ml, albumin_g_l, lymphocytes_10e9_l, bilirubin_mg_dl, "
                              "inr, treatment, os_months, os_event, pfs_months, pfs_event; "
                              "empty cells are missing values)")
-    parser.add_argument("--pni-cutoff", default="47.6", metavar="47.6|youden",
+    published = str(PNI_CUTOFF.value)
+    parser.add_argument("--pni-cutoff", default=published, metavar=f"{published}|youden",
                         help="PNI cut-off: a number (PNI below it is low, the adverse "
-                             "level; default 47.6, the paper's) or 'youden' for the cohort's "
-                             "own Youden-optimal cut-off against death")
+                             f"level; default {published}, the paper's) or 'youden' for the "
+                             "cohort's own Youden-optimal cut-off against death")
     parser.add_argument("--json", action="store_true",
                         help="print the analysis record as JSON instead of tables")
     parser.add_argument("--report", metavar="OUT.html",
@@ -124,15 +127,13 @@ def _km_lines(record: Mapping[str, Any]) -> list[str]:
             *_table(rows, header)]
 
 
-_LOGRANK_LABELS = {"afp": "AFP >= 200 vs < 200 ng/mL", "pni": "PNI low vs high",
-                   "extrahepatic_spread": "extrahepatic spread yes vs no"}
-
-
 def _logrank_lines(record: Mapping[str, Any]) -> list[str]:
+    from simulation.analysis import LOGRANK_LABELS
+
     rows = []
     for name, entry in record["logrank"].items():
         groups = ", ".join(f"{g} {v['events']}/{v['n']}" for g, v in entry["groups"].items())
-        rows.append([_LOGRANK_LABELS.get(name, name), _f(entry["chi2"], 2), _p(entry["p"]),
+        rows.append([LOGRANK_LABELS.get(name, name), _f(entry["chi2"], 2), _p(entry["p"]),
                      groups])
     return ["Log-rank tests of overall survival",
             *_table(rows, ["comparison", "chi2", "p", "deaths/patients"])]

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from calculator.errors import InputError
+from calculator.published import PNI_CUTOFF
 from simulation.command_errors import report_input_error
 
 #: Fields first in the CSV, in this order; the rest follow alphabetically.
@@ -92,7 +93,7 @@ def format_text(rows: list[dict[str, Any]], fingerprint: dict[str, Any] | None,
         cut = [r for r in mine if r["estimand"] == "cutoff"]
         if cut:
             out.append("")
-            out.append("Chosen PNI cut-off (published: 47.6)")
+            out.append(f"Chosen PNI cut-off (published: {PNI_CUTOFF.value})")
             out.append(_table(
                 ["method", "truth", "used", "mean", "SD", "2.5%", "median", "97.5%",
                  "at boundary", "group < 10%"],

@@ -25,6 +25,7 @@ import numpy as np
 
 from calculator import __version__
 from calculator.published import (
+    AGE_CUTOFF_YEARS,
     CITATION,
     DOI,
     MODEL_VERSION,
@@ -33,32 +34,34 @@ from calculator.published import (
     table4_row,
 )
 from simulation import figures
+from simulation.analysis import LOGRANK_LABELS as PLAIN_LOGRANK_LABELS
 from simulation.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, pni_low
 from simulation.reports import html
 from simulation.reports.html import Cell, Row, Section, number, text
 from simulation.reports.table1 import HEADERS as TABLE1_HEADERS
 from simulation.reports.table1 import table1_rows
 
+#: Log-rank comparisons of the record, labelled as the paper prints them.
+LOGRANK_LABELS = {name: label.replace(">=", "≥") for name, label in PLAIN_LOGRANK_LABELS.items()}
 #: Kaplan-Meier groups of the record, with their labels (treatments are added as found).
 GROUP_LABELS = {
-    "all": "All patients", "afp_low": "AFP < 200 ng/mL", "afp_high": "AFP ≥ 200 ng/mL",
+    "all": "All patients", "afp_low": f"AFP < {AFP_CUTOFF_NG_ML:g} ng/mL",
+    "afp_high": f"AFP ≥ {AFP_CUTOFF_NG_ML:g} ng/mL",
     "pni_high": "PNI high (≥ cut-off)", "pni_low": "PNI low (< cut-off)",
     "sorafenib": "Sorafenib", "regorafenib": "Regorafenib", "cabozantinib": "Cabozantinib",
     "other": "Other second-line treatment",
 }
 #: Factor -> (row label: adverse level vs reference, Table 4 row name).
 FACTOR_ROWS = {
-    "age_65_plus": ("Age ≥ 65 vs < 65 years", "age"),
+    "age_65_plus": (f"Age ≥ {AGE_CUTOFF_YEARS} vs < {AGE_CUTOFF_YEARS} years", "age"),
     "male": ("Male vs female", "male"),
     "ecog_1_plus": ("ECOG PS ≥ 1 vs 0", "ecog"),
     "viral_hepatitis": ("Viral hepatitis (HBV/HCV) vs other", "viral_hepatitis"),
-    "afp": ("AFP ≥ 200 vs < 200 ng/mL", "afp"),
+    "afp": (LOGRANK_LABELS["afp"], "afp"),
     "child_pugh_b": ("Child-Pugh B vs A", "child_pugh"),
-    "extrahepatic_spread": ("Extrahepatic spread yes vs no", "extrahepatic_spread"),
-    "pni_low": ("PNI low vs high", "pni"),
+    "extrahepatic_spread": (LOGRANK_LABELS["extrahepatic_spread"], "extrahepatic_spread"),
+    "pni_low": (LOGRANK_LABELS["pni"], "pni"),
 }
-LOGRANK_LABELS = {"afp": "AFP ≥ 200 vs < 200 ng/mL", "pni": "PNI low vs high",
-                  "extrahepatic_spread": "Extrahepatic spread yes vs no"}
 PUBLISHED_PNI = DEFAULT_PNI_CUTOFF
 PUBLISHED_AFP = AFP_CUTOFF_NG_ML
 
@@ -358,8 +361,8 @@ def cohort_report_html(cohort: Mapping[str, Any], record: Mapping[str, Any], *,
         Section("figure1", "Figure 1. Overall survival by AFP",
                 _figure_or_note(pngs["km_afp"], "fig-km-afp",
                                 "Kaplan-Meier curves of overall survival by AFP group",
-                                "Kaplan-Meier estimates of overall survival for AFP < 200 "
-                                "and ≥ 200 ng/mL, with censored patients marked and the "
+                                "Kaplan-Meier estimates of overall survival for AFP < "
+                                f"{AFP_CUTOFF_NG_ML:g} and ≥ {AFP_CUTOFF_NG_ML:g} ng/mL, with censored patients marked and the "
                                 "numbers at risk below; log-rank p from the analysis. "
                                 "Redrawn from this cohort as in the paper's Figure 1.",
                                 "No AFP groups.")),

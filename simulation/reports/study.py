@@ -35,7 +35,7 @@ import numpy as np
 from calculator import __version__
 from calculator.published import CITATION
 from simulation import figures
-from simulation.factors import DEFAULT_PNI_CUTOFF
+from simulation.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF
 from simulation.reports import html
 from simulation.reports.html import Cell, Row, Section, text
 
@@ -45,7 +45,7 @@ ESTIMAND_LABELS = {
     "cutoff": "chosen PNI cut-off",
     "pni_uv_loghr": "PNI, univariable log-HR",
     "pni_mv_loghr": "PNI, multivariable log-HR",
-    "afp_mv_loghr": "AFP ≥ 200 ng/mL, multivariable log-HR",
+    "afp_mv_loghr": f"AFP ≥ {AFP_CUTOFF_NG_ML:g} ng/mL, multivariable log-HR",
     "ehs_mv_loghr": "extrahepatic spread, multivariable log-HR",
     "pni_selected": "PNI called an independent predictor",
     "afp_selected": "AFP called an independent predictor",
@@ -227,7 +227,7 @@ def scenario_table(data: StudyData) -> str:
     """The data-generating mechanisms: true HRs, targets and replicates of each scenario."""
     others = [f for f in OTHER_FACTORS
               if any(d.get("effects", {}).get(f, 0.0) for _, d, _ in data.scenarios)]
-    headers = ("Scenario", "Description", "AFP ≥ 200", "Spread", "Child-Pugh B", "PNI",
+    headers = ("Scenario", "Description", f"AFP ≥ {AFP_CUTOFF_NG_ML:g}", "Spread", "Child-Pugh B", "PNI",
                *others, "Targets", "Replicates run / requested")
     rows = []
     for name, definition, requested in data.scenarios:
@@ -271,7 +271,7 @@ def _estimands_text() -> str:
                    "(none where PNI has no effect)."),
         ("pni_uv_loghr", "univariable Cox log-HR of PNI (low vs high; per unit for "
                          "continuous)."),
-        ("*_mv_loghr", "log-HRs of PNI, AFP ≥ 200 and extrahepatic spread in the "
+        ("*_mv_loghr", f"log-HRs of PNI, AFP ≥ {AFP_CUTOFF_NG_ML:g} and extrahepatic spread in the "
                        "multivariable model of the four Table 4 factors (AFP, Child-Pugh B, "
                        "spread, PNI), fitted in every replicate so that nothing is "
                        "conditional on selection."),
