@@ -115,9 +115,11 @@ def lausen_schumacher_p(b: Any, min_share: float = MAXSTAT_MIN_SHARE,
     >>> round(float(lausen_schumacher_p(1.959964)), 4)
     0.4916
     """
+    from scipy.stats import norm
+
     b = np.asarray(b, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        density = np.exp(-0.5 * b * b) / np.sqrt(2.0 * np.pi)
+        density = norm.pdf(b)
         log_ratio = np.log(max_share * (1.0 - min_share) / ((1.0 - max_share) * min_share))
         p = 4.0 * density / b + density * (b - 1.0 / b) * log_ratio
     return np.where(np.isnan(b), np.nan, np.where(b < 1.0, 1.0, np.clip(p, 0.0, 1.0)))
