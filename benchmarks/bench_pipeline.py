@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulation.runner import ChunkTask, run_chunk
-from simulation.scenarios import get_scenario
-from simulation.store import Store, canonical_json
+from simulation.study.runner import ChunkTask, run_chunk
+from simulation.cohorts.scenarios import get_scenario
+from simulation.study.store import Store, canonical_json
 
 GOAL = 100.0
 

@@ -1,4 +1,4 @@
-"""The paper's analysis of one cohort (simulation.analysis).
+"""The paper's analysis of one cohort (simulation.paper.analysis).
 
 Reference: lifelines 0.30 on the same data (KaplanMeierFitter, logrank_test, CoxPHFitter
 with Efron ties fitted with ``fit_options={"precision": 1e-12}``, since lifelines'
@@ -17,10 +17,10 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from lifelines.utils import median_survival_times
 
-from simulation.analysis import analyze, normalise_cohort
-from simulation.factors import FACTORS, code_factors
-from simulation.generate import generate_cohort
-from simulation.scenarios import get_scenario
+from simulation.paper.analysis import analyze, normalise_cohort
+from simulation.cohorts.factors import FACTORS, code_factors
+from simulation.cohorts.generate import generate_cohort
+from simulation.cohorts.scenarios import get_scenario
 
 
 def tog_cohort(seed: int, n: int = 58, scenario: str = "tog2025") -> dict[str, np.ndarray]:
@@ -298,10 +298,10 @@ def test_lifelines_engine_raises_no_warnings_on_troubled_data() -> None:
         analyze(small_troubled_cohort(), engine="lifelines")
 
 
-@pytest.mark.parametrize("module", ["simulation.km", "simulation.logrank", "simulation.roc",
-                                    "simulation.factors", "simulation.cohort_io",
-                                    "simulation.engines", "simulation.analysis",
-                                    "simulation.jsonsafe", "simulation.command_errors"])
+@pytest.mark.parametrize("module", ["simulation.stats.km", "simulation.stats.logrank", "simulation.stats.roc",
+                                    "simulation.cohorts.factors", "simulation.cohorts.cohort_io",
+                                    "simulation.stats.engines", "simulation.paper.analysis",
+                                    "simulation.stats.jsonsafe", "calculator.cli.errors"])
 def test_docstring_examples(module: str) -> None:
     import doctest
     import importlib

@@ -1,4 +1,4 @@
-"""``hcc-prognosis analyze`` (simulation.analyze_command)."""
+"""``hcc-prognosis analyze`` (simulation.commands.analyze)."""
 
 import json
 import subprocess
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from calculator.cli import main
-from simulation.analysis import analyze
-from simulation.cohort_io import read_cohort, write_cohort
-from simulation.generate import generate_cohort
-from simulation.scenarios import get_scenario
+from simulation.paper.analysis import analyze
+from simulation.cohorts.cohort_io import read_cohort, write_cohort
+from simulation.cohorts.generate import generate_cohort
+from simulation.cohorts.scenarios import get_scenario
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_many_problems_are_capped_on_the_terminal(tmp_path, capsys) -> None:
 
 
 def test_the_command_module_imports_no_numpy() -> None:
-    code = ("import sys, simulation.analyze_command; "
+    code = ("import sys, simulation.commands.analyze; "
             "print(any(m in sys.modules for m in ('numpy', 'lifelines', 'pandas')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

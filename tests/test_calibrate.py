@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from simulation import calibrate as cal
-from simulation.calibrate import (Calibration, CalibrationError, calibrate, dropout_rate,
+from simulation.cohorts import calibrate as cal
+from simulation.cohorts.calibrate import (Calibration, CalibrationError, calibrate, dropout_rate,
                                   risk_distribution)
-from simulation.generate import censoring_times
-from simulation.scenarios import BUILTINS, get_scenario
+from simulation.cohorts.generate import censoring_times
+from simulation.cohorts.scenarios import BUILTINS, get_scenario
 
 
 @pytest.mark.parametrize("name", list(BUILTINS))

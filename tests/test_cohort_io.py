@@ -1,4 +1,4 @@
-"""Reading, checking and writing cohort CSVs (simulation.cohort_io)."""
+"""Reading, checking and writing cohort CSVs (simulation.cohorts.cohort_io)."""
 
 import io
 import json
@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from simulation.cohort_io import (COLUMN_NAMES, CohortFileError, cohort_to_csv_text,
+from simulation.cohorts.cohort_io import (COLUMN_NAMES, CohortFileError, cohort_to_csv_text,
                                   read_cohort, write_cohort)
 
 GOOD_ROW = {"id": "p1", "age": "70", "sex": "M", "ecog": "1", "child_pugh_score": "6",
@@ -44,8 +44,8 @@ def test_reads_types_and_missing_values() -> None:
 
 
 def test_write_then_read_gives_the_same_cohort(tmp_path) -> None:
-    from simulation.generate import generate_cohort
-    from simulation.scenarios import get_scenario
+    from simulation.cohorts.generate import generate_cohort
+    from simulation.cohorts.scenarios import get_scenario
 
     cohort = generate_cohort(get_scenario("tog2025"), 200, np.random.default_rng(3))
     cohort["albumin_g_l"] = cohort["albumin_g_l"].astype(float)

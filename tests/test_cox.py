@@ -1,4 +1,4 @@
-"""The batched Cox engine (simulation.cox) against lifelines, worked values and exact rules.
+"""The batched Cox engine (simulation.stats.cox) against lifelines, worked values and exact rules.
 
 lifelines' CoxPHFitter is fitted through ``cox_fit_lifelines`` with tight stopping rules
 (``LIFELINES_FIT_OPTIONS``: beyond ``precision=1e-12`` also the Newton-decrement and
@@ -17,7 +17,7 @@ from scipy.optimize import brentq, linprog, minimize
 
 from calculator.errors import InputError
 from calculator.published import Z95
-from simulation.cox import CoxFit, cox_fit, cox_fit_lifelines
+from simulation.stats.cox import CoxFit, cox_fit, cox_fit_lifelines
 
 N_MAX, P_MAX = 80, 4
 N_COHORTS = 1000

@@ -1,4 +1,4 @@
-"""Coding of the eight Table 4 factors (simulation.factors)."""
+"""Coding of the eight Table 4 factors (simulation.cohorts.factors)."""
 
 from decimal import Decimal
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from calculator.pni import pni_is_high
-from simulation.factors import (AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, FACTORS, code_factors,
+from simulation.cohorts.factors import (AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, FACTORS, code_factors,
                                 factor_matrix, pni_low, pni_values)
 
 NAN = float("nan")

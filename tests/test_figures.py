@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from simulation import figures
-from simulation.km import km_curve
+from simulation.reports import figures
+from simulation.stats.km import km_curve
 
 # A small cohort with ties, censoring at an event time and a censored last patient.
 TIME = np.array([1.0, 2.0, 2.0, 3.0, 4.0, 4.0, 5.5, 7.0, 9.0, 12.0])
@@ -25,7 +25,7 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 
 def test_matplotlib_is_not_imported_with_the_module():
-    code = ("import sys, simulation.figures, simulation.reports.html; "
+    code = ("import sys, simulation.reports.figures, simulation.reports.html; "
             "sys.exit('matplotlib' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 

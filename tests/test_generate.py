@@ -6,13 +6,13 @@ import pytest
 from lifelines import CoxPHFitter
 
 from calculator.published import TABLE1
-from simulation.calibrate import calibrate
-from simulation.describe import describe_cohort
-from simulation.factors import code_factors, pni_values
-from simulation.generate import (COHORT_COLUMNS, EXTRA_COLUMNS, MARGINALS,
+from simulation.cohorts.calibrate import calibrate
+from simulation.cohorts.describe import describe_cohort
+from simulation.cohorts.factors import code_factors, pni_values
+from simulation.cohorts.generate import (COHORT_COLUMNS, EXTRA_COLUMNS, MARGINALS,
                                  SplitNormalMarginal, blom_extreme, cohort_to_frame,
                                  generate_cohort, latent_cholesky, report_time)
-from simulation.scenarios import get_scenario, truth
+from simulation.cohorts.scenarios import get_scenario, truth
 
 N_LARGE = 100_000
 

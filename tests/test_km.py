@@ -1,4 +1,4 @@
-"""Kaplan-Meier medians and their two intervals (simulation.km).
+"""Kaplan-Meier medians and their two intervals (simulation.stats.km).
 
 References: lifelines 0.30 ``KaplanMeierFitter`` (median and
 ``median_survival_times(confidence_interval_)``, log-log band), R survival
@@ -14,7 +14,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 from calculator.published import Z95
-from simulation.km import TOLERANCE, km_curve, km_median
+from simulation.stats.km import TOLERANCE, km_curve, km_median
 
 
 def random_cohorts(seed: int, count: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -16,7 +16,7 @@ HEAVY = ("numpy", "pandas", "scipy", "lifelines", "flask", "matplotlib")
 
 
 def test_import_calculator_loads_no_heavy_module():
-    code = ("import sys, calculator, calculator.score_command; "
+    code = ("import sys, calculator, calculator.cli.score; "
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)

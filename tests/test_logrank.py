@@ -1,4 +1,4 @@
-"""The two-group log-rank test and its statistic over cut-offs (simulation.logrank).
+"""The two-group log-rank test and its statistic over cut-offs (simulation.stats.logrank).
 
 Reference: lifelines 0.30 ``statistics.logrank_test``; a 4-patient example worked by
 hand from the Mantel-Haenszel formulas.
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from lifelines.statistics import logrank_test as lifelines_logrank
 
-from simulation.logrank import logrank_test, logrank_test_lifelines, logrank_z_at_cutoffs
+from simulation.stats.logrank import logrank_test, logrank_test_lifelines, logrank_z_at_cutoffs
 
 
 def tied_stack(seed: int, cohorts: int, n: int) -> tuple[np.ndarray, ...]:

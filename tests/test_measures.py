@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from calculator.published import Z95
-from simulation.measures import (REFERENCE_N, cutoff_distribution, needs_reference,
+from simulation.study.measures import (REFERENCE_N, cutoff_distribution, needs_reference,
                                  performance, quantile_with_mcse, reference_rows,
                                  summary_rows, truth_for, truth_kind)
-from simulation.methods import METHODS, estimands_of
-from simulation.scenarios import get_scenario, truth
-from simulation.store import LedgerEntry, ReplicateRecord, ResultRow, Store
+from simulation.paper.methods import METHODS, estimands_of
+from simulation.cohorts.scenarios import get_scenario, truth
+from simulation.study.store import LedgerEntry, ReplicateRecord, ResultRow, Store
 
 
 def test_performance_matches_table6_written_out():

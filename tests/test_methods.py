@@ -3,17 +3,17 @@
 import numpy as np
 import pytest
 
-from simulation.analysis import analyze
-from simulation.cox import cox_fit
-from simulation.engines import get_engine
-from simulation.factors import code_factors, pni_values
-from simulation.generate import generate_cohort
-from simulation.logrank import logrank_test, logrank_z_at_cutoffs
-from simulation.methods import (METHODS, analyze_stack, choose_maxstat, cutoff_candidates,
+from simulation.paper.analysis import analyze
+from simulation.stats.cox import cox_fit
+from simulation.stats.engines import get_engine
+from simulation.cohorts.factors import code_factors, pni_values
+from simulation.cohorts.generate import generate_cohort
+from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
+from simulation.paper.methods import (METHODS, analyze_stack, choose_maxstat, cutoff_candidates,
                                 estimands_of, lausen_schumacher_p, stack_cohorts)
-from simulation.roc import youden_cutoff
-from simulation.scenarios import get_scenario
-from simulation.seeds import replicate_rng
+from simulation.stats.roc import youden_cutoff
+from simulation.cohorts.scenarios import get_scenario
+from simulation.study.seeds import replicate_rng
 
 
 def cohorts(scenario="tog2025", count=12, n=58, seed=11):

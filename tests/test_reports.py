@@ -115,7 +115,7 @@ def test_cohort_report_numbers_equal_analyze_json(cohort_run):
 
 
 def test_cohort_figures_draw_the_analysed_groups(cohort_run):
-    from simulation.cohort_io import read_cohort
+    from simulation.cohorts.cohort_io import read_cohort
     from simulation.reports.cohort import coded_cohort, survival_groups
 
     csv, record, _ = cohort_run
@@ -132,10 +132,10 @@ def test_cohort_figures_draw_the_analysed_groups(cohort_run):
 
 def test_cohort_report_of_a_degenerate_cohort_explains_what_is_missing(tmp_path):
     """No survivors: no ROC, no Youden cut-off, no PNI groups; the report still builds."""
-    from simulation.analysis import analyze
-    from simulation.generate import generate_cohort
+    from simulation.paper.analysis import analyze
+    from simulation.cohorts.generate import generate_cohort
     from simulation.reports.cohort import cohort_report_html
-    from simulation.scenarios import get_scenario
+    from simulation.cohorts.scenarios import get_scenario
 
     cohort = generate_cohort(get_scenario("tog2025"), 20, np.random.default_rng(3))
     cohort["os_event"] = np.ones(20)
@@ -228,7 +228,7 @@ def test_study_report_holds_ademp_tables_and_figures(study_run):
 
 
 def test_study_report_numbers_equal_summarize_json(study_run):
-    from simulation.methods import LOGHR_ESTIMANDS, SELECTED_ESTIMANDS
+    from simulation.paper.methods import LOGHR_ESTIMANDS, SELECTED_ESTIMANDS
 
     _, rows, text, _ = study_run
     report = parse_report(text)

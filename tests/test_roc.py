@@ -1,4 +1,4 @@
-"""ROC AUC with DeLong's variance, the Youden cut-off and the ROC curve (simulation.roc).
+"""ROC AUC with DeLong's variance, the Youden cut-off and the ROC curve (simulation.stats.roc).
 
 References: DeLong, DeLong & Clarke-Pearson (1988) structural components, computed by
 brute force below; worked examples by hand with exact fractions; scipy's Mann-Whitney U
@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 from calculator.published import Z95
-from simulation.roc import midranks, roc_auc, roc_curve, youden_cutoff
+from simulation.stats.roc import midranks, roc_auc, roc_curve, youden_cutoff
 
 
 def test_auc_and_delong_variance_worked_by_hand_with_ties() -> None:

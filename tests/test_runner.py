@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-import simulation.runner as runner
-from simulation.measures import summary_rows
-from simulation.runner import ChunkResult, StudyConfig, plan, run_study
-from simulation.scenarios import get_scenario
-from simulation.store import Store, StudyFileError
+import simulation.study.runner as runner
+from simulation.study.measures import summary_rows
+from simulation.study.runner import ChunkResult, StudyConfig, plan, run_study
+from simulation.cohorts.scenarios import get_scenario
+from simulation.study.store import Store, StudyFileError
 
 TABLES = ("replicates", "results", "failures", "reference")
 
@@ -101,9 +101,9 @@ def test_extending_a_study_equals_running_it_whole(tmp_path, baseline):
 
 
 def test_failed_replicate_is_counted_and_never_redrawn(tmp_path, monkeypatch):
-    import simulation.generate
+    import simulation.cohorts.generate
 
-    real = simulation.generate.generate_cohort
+    real = simulation.cohorts.generate.generate_cohort
 
     def flaky(scenario, n, rng, **kw):
         cohort = real(scenario, n, rng, **kw)
@@ -112,9 +112,9 @@ def test_failed_replicate_is_counted_and_never_redrawn(tmp_path, monkeypatch):
         return cohort
 
     first = real(get_scenario("tog2025-null"), 58,
-                 __import__("simulation.seeds").seeds.replicate_rng(3, "tog2025-null", 4))
+                 __import__("simulation.study.seeds").study.seeds.replicate_rng(3, "tog2025-null", 4))
     FAILING_AGE = [first["age"][0]]
-    monkeypatch.setattr(simulation.generate, "generate_cohort", flaky)
+    monkeypatch.setattr(simulation.cohorts.generate, "generate_cohort", flaky)
     path = tmp_path / "flaky.sqlite"
     outcome = quiet(config(replicates=6), path)
     assert outcome.failed >= 1 and outcome.written == 6

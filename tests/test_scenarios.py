@@ -8,9 +8,9 @@ import pytest
 
 from calculator.errors import InputError
 from calculator.published import COHORT, PNI_CUTOFF, table4_row
-from simulation.calibrate import reference_covariates
-from simulation.factors import pni_low, pni_values
-from simulation.scenarios import (BUILTINS, PNI_SLOPE, STEP_FACTORS, Effects, Scenario,
+from simulation.cohorts.calibrate import reference_covariates
+from simulation.cohorts.factors import pni_low, pni_values
+from simulation.cohorts.scenarios import (BUILTINS, PNI_SLOPE, STEP_FACTORS, Effects, Scenario,
                                   ScenarioError, accrual_window_months, example_toml_paths,
                                   get_scenario, load_scenario_toml, published_targets,
                                   scenario_from_dict, truth)

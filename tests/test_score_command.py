@@ -39,12 +39,12 @@ def test_bad_input_exits_2_with_every_message(capsys):
     assert main(["score", "--albumin", "3.5", "--lymphocytes", "1100", "--afp", "x"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        "error: albumin must be between 10 and 60 g/L; got 3.5 g/L (looks like g/dL; "
+        "hcc-prognosis score: error: albumin must be between 10 and 60 g/L; got 3.5 g/L (looks like g/dL; "
         "choose g/dL as the unit)",
-        "error: lymphocytes must be between 0.05 and 50 10^9/L; got 1100 10^9/L (looks "
+        "hcc-prognosis score: error: lymphocytes must be between 0.05 and 50 10^9/L; got 1100 10^9/L (looks "
         "like cells/uL; choose cells/uL as the unit)",
-        "error: afp must be a number; got 'x'",
-        "error: extrahepatic_spread is required; answer yes or no",
+        "hcc-prognosis score: error: afp must be a number; got 'x'",
+        "hcc-prognosis score: error: extrahepatic_spread is required; answer yes or no",
     ]
 
 
@@ -83,9 +83,9 @@ def test_csv_to_stdout(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["score", "--csv", "/nonexistent/p.csv"], "error: cannot read /nonexistent/p.csv"),
-    (["score", "--csv", "x.csv", "--albumin", "35"], "error: give either --csv or"),
-    (["score", "--out", "x.csv"], "error: --out goes with --csv"),
+    (["score", "--csv", "/nonexistent/p.csv"], "hcc-prognosis score: error: cannot read /nonexistent/p.csv"),
+    (["score", "--csv", "x.csv", "--albumin", "35"], "hcc-prognosis score: error: give either --csv or"),
+    (["score", "--out", "x.csv"], "hcc-prognosis score: error: --out goes with --csv"),
 ])
 def test_csv_usage_errors(argv, message, capsys):
     assert main(argv) == 2

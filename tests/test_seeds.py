@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from calculator.errors import InputError
-from simulation.seeds import (check_seed, reference_rng, replicate_rng,
+from simulation.study.seeds import (check_seed, reference_rng, replicate_rng,
                               replicate_seed_sequence, scenario_key)
 
 

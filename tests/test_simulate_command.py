@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from calculator.cli import main
-from simulation.cohort_io import read_cohort
-from simulation.generate import generate_cohort
-from simulation.methods import analyze_stack, stack_cohorts
-from simulation.scenarios import get_scenario
-from simulation.seeds import replicate_rng
-from simulation.store import Store
+from simulation.cohorts.cohort_io import read_cohort
+from simulation.cohorts.generate import generate_cohort
+from simulation.paper.methods import analyze_stack, stack_cohorts
+from simulation.cohorts.scenarios import get_scenario
+from simulation.study.seeds import replicate_rng
+from simulation.study.store import Store
 
 INTERFACE_FIELDS = ("scenario", "method", "estimand", "n_rep", "n_failed", "truth", "mean",
                     "bias", "bias_mcse", "empse", "modse", "relerr_modse", "mse",

@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pytest
 
-from simulation.generate import generate_cohort
-from simulation.measures import performance, proportion, summary_rows, truth_for
-from simulation.methods import analyze_stack, stack_cohorts
-from simulation.runner import StudyConfig, run_study
-from simulation.scenarios import get_scenario
-from simulation.seeds import replicate_rng
-from simulation.store import Store
+from simulation.cohorts.generate import generate_cohort
+from simulation.study.measures import performance, proportion, summary_rows, truth_for
+from simulation.paper.methods import analyze_stack, stack_cohorts
+from simulation.study.runner import StudyConfig, run_study
+from simulation.cohorts.scenarios import get_scenario
+from simulation.study.seeds import replicate_rng
+from simulation.study.store import Store
 
 
 def stack_of(scenario, count, n, seed):

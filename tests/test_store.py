@@ -8,7 +8,7 @@ import pytest
 from calculator.errors import InputError
 import numpy as np
 
-from simulation.store import (LedgerEntry, ReplicateRecord, ResultColumns, ResultRow, Store,
+from simulation.study.store import (LedgerEntry, ReplicateRecord, ResultColumns, ResultRow, Store,
                               StudyFileError)
 
 FINGERPRINT = {"package": "hcc-prognosis", "version": "0.1.0", "seed": 1, "n": 58,

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from waitress.server import BaseWSGIServer
 
-from calculator.cli import SUBCOMMANDS
+from calculator.cli.main import commands
 from webui import serve_command
 from webui.serve_command import add_arguments, make_server, run, server_url, stop_server
 
@@ -24,7 +24,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 def test_defaults_match_the_interface() -> None:
-    assert SUBCOMMANDS["serve"][0] == serve_command.__name__
+    assert commands()["serve"].value == serve_command.__name__
     args = parse()
     assert (args.host, args.port) == ("127.0.0.1", 8000)
     assert parse("--host", "0.0.0.0", "--port", "9000").port == 9000

@@ -12,6 +12,9 @@ DEFAULT_PORT = 8000
 DEFAULT_THREADS = 4
 
 
+HELP = "run the web calculator on a production WSGI server"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}; use 0.0.0.0 "

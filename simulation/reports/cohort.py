@@ -1,7 +1,7 @@
 """The cohort report: one cohort's analysis laid out as the paper lays it out, in one HTML file.
 
 ``hcc-prognosis analyze cohort.csv --report out.html`` writes it. Every number comes from
-the record of :func:`simulation.analysis.analyze` (the ``analyze --json`` output), and
+the record of :func:`simulation.paper.analysis.analyze` (the ``analyze --json`` output), and
 every table cell names its place in that record (``data-key``); the figures redraw the
 paper's Figures 1-3 from the cohort itself:
 
@@ -33,9 +33,9 @@ from calculator.published import (
     PNI_MEDIANS_WITHHELD,
     table4_row,
 )
-from simulation import figures
-from simulation.analysis import LOGRANK_LABELS as PLAIN_LOGRANK_LABELS
-from simulation.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, pni_low
+from simulation.reports import figures
+from simulation.paper.analysis import LOGRANK_LABELS as PLAIN_LOGRANK_LABELS
+from simulation.cohorts.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, pni_low
 from simulation.reports import html
 from simulation.reports.html import Cell, Row, Section, number, text
 from simulation.reports.table1 import HEADERS as TABLE1_HEADERS
@@ -181,8 +181,8 @@ def roc_rows(record: Mapping[str, Any]) -> list[Row]:
 
 def coded_cohort(cohort: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """OS columns, PNI and the eight factors of ``cohort``, PNI coded at the record's cut-off."""
-    from simulation.analysis import normalise_cohort
-    from simulation.factors import code_factors
+    from simulation.paper.analysis import normalise_cohort
+    from simulation.cohorts.factors import code_factors
 
     data = normalise_cohort(cohort)
     cutoff = record["pni_cutoff_used"]
@@ -192,7 +192,7 @@ def coded_cohort(cohort: Mapping[str, Any], record: Mapping[str, Any]) -> dict[s
 
 
 def _pni(data: Mapping[str, np.ndarray]) -> np.ndarray:
-    from simulation.factors import pni_values
+    from simulation.cohorts.factors import pni_values
 
     return pni_values(data["albumin_g_l"], data["lymphocytes_10e9_l"])
 
@@ -237,7 +237,7 @@ def published_cutoff_point(pni: np.ndarray, died: np.ndarray) -> figures.RocPoin
 
 def roc_png(coded: Mapping[str, np.ndarray], record: Mapping[str, Any]) -> bytes | None:
     """Figure 3: the ROC curve of PNI against death (low PNI is the risk)."""
-    from simulation.roc import roc_curve
+    from simulation.stats.roc import roc_curve
 
     roc = record["roc"]
     if roc["auc"] is None:
@@ -325,7 +325,7 @@ def cohort_report_html(cohort: Mapping[str, Any], record: Mapping[str, Any], *,
     cohort : mapping of column name to array
         The cohort that was analysed (for the curves).
     record : dict
-        Its :func:`simulation.analysis.analyze` record.
+        Its :func:`simulation.paper.analysis.analyze` record.
     source : str
         Where the cohort came from (the CSV path), shown in the title.
     """

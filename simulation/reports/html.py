@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simulation.jsonsafe import finite_or_none
+from simulation.stats.jsonsafe import finite_or_none
 
 #: Forbid every fetch: images only from data: URIs, styles only from the page itself.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"

@@ -11,10 +11,10 @@ Data-generating mechanisms, Estimands, Methods, Performance measures, then the r
 - rejection rates under the null scenarios (type I errors);
 - failure rates, with the reasons from the failure ledger.
 
-Every number is a field of :func:`simulation.measures.summary_rows` (what
+Every number is a field of :func:`simulation.study.measures.summary_rows` (what
 ``summarize --json`` prints); each table cell names its row and field in ``data-key`` as
 ``scenario|method|estimand|field`` and its MCSE in ``data-mcse-key``. The per-replicate
-cut-offs of the histogram are read with :meth:`simulation.store.Store.results`.
+cut-offs of the histogram are read with :meth:`simulation.study.store.Store.results`.
 
 References
 ----------
@@ -34,8 +34,8 @@ import numpy as np
 
 from calculator import __version__
 from calculator.published import CITATION
-from simulation import figures
-from simulation.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF
+from simulation.reports import figures
+from simulation.cohorts.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF
 from simulation.reports import html
 from simulation.reports.html import Cell, Row, Section, text
 
@@ -73,11 +73,11 @@ class StudyData:
     fingerprint : dict
         The study's fingerprint (version, seed, cohort size, engine, ...).
     scenarios : list of (name, definition, requested)
-        As :meth:`simulation.store.Store.scenarios` gives them.
+        As :meth:`simulation.study.store.Store.scenarios` gives them.
     counts : dict
         Scenario -> ``{"ok": .., "failed": ..}`` replicates in the file.
     rows : list of dict
-        :func:`simulation.measures.summary_rows`, the ``summarize --json`` rows.
+        :func:`simulation.study.measures.summary_rows`, the ``summarize --json`` rows.
     cutoffs : dict
         Scenario -> method -> each replicate's chosen cut-off (NaN where there was none).
     ledger : list of tuple
@@ -95,11 +95,11 @@ class StudyData:
 def read_study(path: str | os.PathLike[str]) -> StudyData:
     """Read everything the report needs from the study file at ``path`` (read-only use).
 
-    Raises :class:`simulation.store.StudyFileError` for a missing or foreign file.
+    Raises :class:`simulation.study.store.StudyFileError` for a missing or foreign file.
     """
-    from simulation.measures import summary_rows
-    from simulation.methods import METHODS
-    from simulation.store import Store
+    from simulation.study.measures import summary_rows
+    from simulation.paper.methods import METHODS
+    from simulation.study.store import Store
 
     with Store(os.fspath(path), create=False) as store:
         scenarios = store.scenarios()
@@ -169,7 +169,7 @@ def truth_cell(row: Mapping[str, Any], fmt: str = ".3f") -> Cell:
 # ---------------------------------------------------------------------------------------
 
 def _scenario_objects(data: StudyData) -> dict[str, Any]:
-    from simulation.scenarios import scenario_from_dict
+    from simulation.cohorts.scenarios import scenario_from_dict
 
     return {name: scenario_from_dict(definition) for name, definition, _ in data.scenarios}
 
@@ -177,9 +177,9 @@ def _scenario_objects(data: StudyData) -> dict[str, Any]:
 def is_null(scenario: Any, estimand: str) -> bool:
     """The estimand's factor has no effect in ``scenario`` (so rejections are type I
     errors)."""
-    from simulation.measures import pni_has_effect
-    from simulation.methods import ESTIMAND_FACTOR
-    from simulation.scenarios import truth
+    from simulation.study.measures import pni_has_effect
+    from simulation.paper.methods import ESTIMAND_FACTOR
+    from simulation.cohorts.scenarios import truth
 
     prefix = estimand.partition("_")[0]
     if prefix not in ESTIMAND_FACTOR or estimand == "cutoff":
@@ -212,7 +212,7 @@ OTHER_FACTORS = ("age_65_plus", "male", "ecog_1_plus", "viral_hepatitis")
 
 
 def _pni_effect(definition: Mapping[str, Any]) -> str:
-    from simulation.scenarios import PNI_SLOPE
+    from simulation.cohorts.scenarios import PNI_SLOPE
 
     effects = definition.get("effects", {})
     if definition.get("pni_effect") == "continuous":
@@ -333,7 +333,7 @@ def performance_rows(data: StudyData, scenario: str, methods: Sequence[str]) -> 
     """The performance table of one scenario: methods in columns; per log-HR estimand its
     usable replicates, truth and each measure with its MCSE; then how often the paper's
     procedure keeps each factor."""
-    from simulation.methods import LOGHR_ESTIMANDS, SELECTED_ESTIMANDS
+    from simulation.paper.methods import LOGHR_ESTIMANDS, SELECTED_ESTIMANDS
 
     rows: list[Row] = []
     for estimand in LOGHR_ESTIMANDS:
@@ -417,7 +417,7 @@ def _order(data: StudyData) -> list[str]:
 
 
 def bias_png(data: StudyData) -> bytes | None:
-    from simulation.methods import LOGHR_ESTIMANDS
+    from simulation.paper.methods import LOGHR_ESTIMANDS
 
     points = _points(_rows_of(data, LOGHR_ESTIMANDS), "bias")
     if not points:
@@ -429,7 +429,7 @@ def bias_png(data: StudyData) -> bytes | None:
 
 
 def coverage_png(data: StudyData) -> bytes | None:
-    from simulation.methods import LOGHR_ESTIMANDS
+    from simulation.paper.methods import LOGHR_ESTIMANDS
 
     points = _points(_rows_of(data, LOGHR_ESTIMANDS), "coverage", 100.0)
     if not points:

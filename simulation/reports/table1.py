@@ -1,6 +1,6 @@
 """Table 1 of a cohort report: the analysis record's baseline summary beside the paper's.
 
-The numbers come from the ``baseline`` part of the :func:`simulation.analysis.analyze`
+The numbers come from the ``baseline`` part of the :func:`simulation.paper.analysis.analyze`
 record (each category as ``n (%)`` of the patients with the value recorded, each number
 as ``median (range)``, missing values counted apart), so the report shows exactly what
 ``analyze --json`` holds. The published column is Table 1 of Majidova et al. 2025

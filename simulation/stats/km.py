@@ -135,8 +135,8 @@ def tie_groups(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last position of each row's run of equal values in sorted ``(B, n)``.
 
     The ties of a sorted stack (equal times, equal marker values) as index arrays of the
-    same shape, for the risk sets here, the Efron sums of :mod:`simulation.cox` and the
-    mid-ranks of :mod:`simulation.roc`.
+    same shape, for the risk sets here, the Efron sums of :mod:`simulation.stats.cox` and the
+    mid-ranks of :mod:`simulation.stats.roc`.
 
     >>> first, last = tie_groups(np.array([[1.0, 2.0, 2.0, 2.0, 5.0]]))
     >>> first.tolist(), last.tolist()

@@ -9,9 +9,13 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
+from calculator.cli.errors import report_error, report_input_error
 from calculator.errors import InputError
+from calculator.formatting import interval
 from calculator.profile import ACCEPTED_KEYS, RiskProfile, score
 from calculator.units import QUANTITIES
+
+HELP = "score one patient (or a CSV of patients)"
 
 RESULT_COLUMNS = ("pni", "pni_category", "afp_adverse", "extrahepatic_spread_adverse",
                   "pni_adverse", "adverse_count", "relative_hazard",
@@ -62,11 +66,11 @@ def format_text(profile: RiskProfile) -> str:
         status = "ADVERSE" if f["adverse"] else "favourable"
         note = "" if f["independent"] else "  [not independent; not in the combined hazard]"
         lines.append(f"  {f['name']:<20} {status:<10} HR {f['hr']:#.3g} "
-                     f"({f['ci'][0]:#.3g}-{f['ci'][1]:#.3g}), p = {f['p']}{note}")
+                     f"({interval(f['ci'][0], f['ci'][1], '#.3g', plain=True)}), p = {f['p']}{note}")
     rh = data["relative_hazard"]
     lines += ["", f"Adverse independent factors: {data['adverse_count']} of 3",
               f"Relative hazard vs a patient with none: {rh['value']:#.3g} "
-              f"(95% CI {rh['ci'][0]:#.3g}-{rh['ci'][1]:#.3g})", f"  {rh['caveat']}"]
+              f"(95% CI {interval(rh['ci'][0], rh['ci'][1], '#.3g', plain=True)})", f"  {rh['caveat']}"]
     if data["child_pugh"]:
         cp = data["child_pugh"]
         score_text = f"score {cp['score']}, " if cp["score"] is not None else ""
@@ -74,7 +78,7 @@ def format_text(profile: RiskProfile) -> str:
     lines += ["", "Published Kaplan-Meier medians that apply (months):"]
     for m in data["published_medians"]:
         lines.append(f"  {m['endpoint'].upper()} {m['group']}: {m['median_months']} "
-                     f"({m['ci'][0]}-{m['ci'][1]}) [{m['source']}]")
+                     f"({interval(m['ci'][0], m['ci'][1], 'g', plain=True)}) [{m['source']}]")
     lines += ["", "Inputs (as entered -> as used):"]
     for i in data["inputs"]:
         unit = f" {i['unit']}" if i["unit"] else ""
@@ -90,10 +94,6 @@ def format_text(profile: RiskProfile) -> str:
               f"(hcc-prognosis {data['model']['version']}, "
               f"{data['model']['published_model_version']})"]
     return "\n".join(lines)
-
-
-def format_errors(error: InputError) -> str:
-    return "\n".join(f"error: {p.message}" for p in error.errors)
 
 
 def _csv_row_result(row: Mapping[str, str]) -> dict[str, Any]:
@@ -133,10 +133,9 @@ def _run_csv(args: argparse.Namespace) -> int:
         with open(args.csv, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             if not reader.fieldnames:
-                print(f"error: {args.csv} has no header row; the first row must name the "
-                      "columns (albumin, lymphocytes, afp, extrahepatic_spread, ...)",
-                      file=sys.stderr)
-                return 2
+                return report_error("score", f"{args.csv} has no header row; the first row "
+                                    "must name the columns (albumin, lymphocytes, afp, "
+                                    "extrahepatic_spread, ...)")
             fieldnames = list(reader.fieldnames)
             if args.out:
                 with open(args.out, "w", newline="", encoding="utf-8") as out:
@@ -144,28 +143,21 @@ def _run_csv(args: argparse.Namespace) -> int:
             else:
                 score_csv(reader, fieldnames, sys.stdout)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        print(f"error: cannot read {args.csv}: {err}", file=sys.stderr)
-        return 2
+        return report_error("score", f"cannot read {args.csv}: {err}")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     if args.csv:
         if _flags_to_inputs(args):
-            print("error: give either --csv or the patient's values, not both",
-                  file=sys.stderr)
-            return 2
+            return report_error("score", "give either --csv or the patient's values, "
+                                "not both")
         return _run_csv(args)
     if args.out:
-        print("error: --out goes with --csv", file=sys.stderr)
-        return 2
+        return report_error("score", "--out goes with --csv")
     try:
         profile = score(_flags_to_inputs(args))
     except InputError as err:
-        if args.json:
-            print(json.dumps(err.to_json(), indent=2), file=sys.stderr)
-        else:
-            print(format_errors(err), file=sys.stderr)
-        return 2
+        return report_input_error("score", err, args.json)
     print(json.dumps(profile.to_dict(), indent=2) if args.json else format_text(profile))
     return 0

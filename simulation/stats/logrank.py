@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.km import RiskSets, risk_sets, stack_inputs, unstack
+from simulation.stats.km import RiskSets, risk_sets, stack_inputs, unstack
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def logrank_z_at_cutoffs(time: Any, event: Any, marker: Any, cutoffs: Any, mask:
     """Standardised log-rank statistics of ``marker < c`` against ``marker >= c`` for many
     cut-offs ``c`` (for maximally selected cut-offs).
 
-    Each cohort is sorted by time once (:func:`simulation.km.risk_sets`) and the
+    Each cohort is sorted by time once (:func:`simulation.stats.km.risk_sets`) and the
     statistics of the cut-offs are computed in blocks of at most ``max_cells``
     (cut-off x patient) cells, so memory stays bounded for a cohort of a million patients.
     :math:`Z = U / \\sqrt V` (module docstring) with group 1 = ``marker < c``: the ``z`` of

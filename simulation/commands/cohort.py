@@ -7,7 +7,7 @@
     hcc-prognosis cohort --scenario my-scenario.toml --n 58 --seed 3 > cohort.csv
 
 Without ``--out`` and ``--describe`` the CSV goes to standard output. The cohort is
-``simulation.generate.generate_cohort(scenario, n, numpy.random.default_rng(seed))``, so
+``simulation.cohorts.generate.generate_cohort(scenario, n, numpy.random.default_rng(seed))``, so
 the same scenario, size and seed give the same file. Bad arguments print a message (or,
 with ``--json``, the error JSON) on standard error and exit with status 2.
 """
@@ -21,12 +21,15 @@ from typing import Any
 
 from calculator.errors import InputError
 from calculator.published import COHORT
-from simulation.command_errors import USAGE_EXIT_STATUS, report_input_error
+from calculator.cli.errors import USAGE_EXIT_STATUS, report_input_error
 
 #: Largest cohort the command writes (about 2 GB of CSV at most).
 MAX_N = 10_000_000
 #: Named in the help; the test suite checks it lists every built-in scenario.
 BUILTIN_HELP = "tog2025, tog2025-null-pni, tog2025-null, tog2025-continuous"
+
+
+HELP = "write a synthetic cohort like the paper's"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,16 +89,16 @@ def run(args: argparse.Namespace) -> int:
         _check(args)
         import numpy as np
 
-        from simulation.calibrate import calibrate
-        from simulation.generate import COHORT_COLUMNS, generate_cohort
-        from simulation.scenarios import get_scenario, truth
+        from simulation.cohorts.calibrate import calibrate
+        from simulation.cohorts.generate import COHORT_COLUMNS, generate_cohort
+        from simulation.cohorts.scenarios import get_scenario, truth
 
         scenario = get_scenario(args.scenario)
         calibration = calibrate(scenario)
     except InputError as error:
         return _report(error, args.json)
 
-    from simulation.cohort_io import write_cohort
+    from simulation.cohorts.cohort_io import write_cohort
 
     full = generate_cohort(scenario, args.n, np.random.default_rng(args.seed), extra=True)
     cohort = {name: full[name] for name in COHORT_COLUMNS}
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     elif not args.describe:
         write_cohort(cohort, sys.stdout)
     if args.describe:
-        from simulation.describe import describe_cohort, format_description
+        from simulation.cohorts.describe import describe_cohort, format_description
 
         description = describe_cohort(full)
         if args.json:

@@ -4,7 +4,7 @@ Every replicate's cohort is analysed by every method (common random numbers):
 
 ``youden``
     The paper's route: the cut-off that maximises Youden's J of PNI against death
-    (:func:`simulation.roc.youden_cutoff`), then PNI < cut-off as a factor.
+    (:func:`simulation.stats.roc.youden_cutoff`), then PNI < cut-off as a factor.
 ``fixed``
     The published cut-off 47.6, fixed in advance.
 ``maxstat``
@@ -59,10 +59,10 @@ from typing import Any
 
 import numpy as np
 
-from simulation.engines import Engine, get_engine
-from simulation.factors import DEFAULT_PNI_CUTOFF, FACTORS, code_factors, pni_low, pni_values
-from simulation.logrank import logrank_z_at_cutoffs
-from simulation.roc import youden_cutoff
+from simulation.stats.engines import Engine, get_engine
+from simulation.cohorts.factors import DEFAULT_PNI_CUTOFF, FACTORS, code_factors, pni_low, pni_values
+from simulation.stats.logrank import logrank_z_at_cutoffs
+from simulation.stats.roc import youden_cutoff
 
 #: Bump when a method's definition changes (part of a study's fingerprint).
 METHODS_VERSION = 1
@@ -372,7 +372,7 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = "fast"
     stack : mapping of column -> array (B, n)
         Cohort columns (:func:`stack_cohorts` of generated cohorts), no missing values.
     engine : "fast", "lifelines" or an Engine
-        Which Cox fit and log-rank test to use (:mod:`simulation.engines`).
+        Which Cox fit and log-rank test to use (:mod:`simulation.stats.engines`).
     methods : sequence of str
         Some of :data:`METHODS`.
     selection : bool
@@ -387,8 +387,8 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = "fast"
 
     Examples
     --------
-    >>> from simulation.generate import generate_cohort
-    >>> from simulation.scenarios import get_scenario
+    >>> from simulation.cohorts.generate import generate_cohort
+    >>> from simulation.cohorts.scenarios import get_scenario
     >>> cohorts = [generate_cohort(get_scenario("tog2025"), 58, np.random.default_rng(s))
     ...            for s in range(3)]
     >>> out = analyze_stack(stack_cohorts(cohorts), methods=("fixed",))

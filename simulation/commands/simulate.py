@@ -23,9 +23,12 @@ import sys
 
 from calculator.errors import InputError
 from calculator.published import COHORT
-from simulation.command_errors import report_input_error
+from calculator.cli.errors import report_input_error
 
 BUILTIN_HELP = "tog2025, tog2025-null-pni, tog2025-null, tog2025-continuous"
+
+
+HELP = "run a simulation study (resumable)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _recorded_settings(path: str) -> dict:
     """The fingerprint of an existing study file, or {} (no file, or not a study)."""
-    from simulation.store import Store, StudyFileError
+    from simulation.study.store import Store, StudyFileError
 
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return {}
@@ -82,9 +85,9 @@ def _recorded_settings(path: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Run or resume the study; exit status 0, 2 (bad input) or 130 (interrupted)."""
-    from simulation.measures import REFERENCE_N
-    from simulation.runner import DEFAULT_CHUNK_SIZE, StudyConfig, run_study
-    from simulation.scenarios import get_scenario
+    from simulation.study.measures import REFERENCE_N
+    from simulation.study.runner import DEFAULT_CHUNK_SIZE, StudyConfig, run_study
+    from simulation.cohorts.scenarios import get_scenario
 
     try:
         scenarios = tuple(get_scenario(name) for name in args.scenario)
@@ -97,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             reference_n=(args.reference_n if args.reference_n is not None
                          else int(recorded.get("reference_n", REFERENCE_N))))
         if args.dask:
-            from simulation.runner import parse_dask
+            from simulation.study.runner import parse_dask
 
             parse_dask(args.dask)
         outcome = run_study(config, args.out, workers=args.workers, dask=args.dask,

@@ -2,12 +2,12 @@
 
 ``lifelines`` is the reference (one lifelines fit per cohort); ``fast`` is the project's
 own batched numpy code, validated against it. Kaplan-Meier and ROC are the project's own
-code in both (:mod:`simulation.km`, :mod:`simulation.roc`).
+code in both (:mod:`simulation.stats.km`, :mod:`simulation.stats.roc`).
 
 Both engines' functions take and return the same things:
 
-- ``cox_fit(time, event, X, mask=None, active=None) -> simulation.cox.CoxFit``
-- ``logrank_test(time, event, group, mask=None) -> simulation.logrank.LogrankResult``
+- ``cox_fit(time, event, X, mask=None, active=None) -> simulation.stats.cox.CoxFit``
+- ``logrank_test(time, event, group, mask=None) -> simulation.stats.logrank.LogrankResult``
 
 The functions are looked up when first used, so choosing the fast engine never imports
 lifelines.
@@ -48,10 +48,10 @@ class Engine:
 
 ENGINES: dict[str, Engine] = {
     "lifelines": Engine("lifelines", "lifelines CoxPHFitter and logrank_test (reference)",
-                        "simulation.cox:cox_fit_lifelines",
-                        "simulation.logrank:logrank_test_lifelines"),
+                        "simulation.stats.cox:cox_fit_lifelines",
+                        "simulation.stats.logrank:logrank_test_lifelines"),
     "fast": Engine("fast", "batched numpy Newton-Raphson Cox and log-rank",
-                   "simulation.cox:cox_fit", "simulation.logrank:logrank_test"),
+                   "simulation.stats.cox:cox_fit", "simulation.stats.logrank:logrank_test"),
 }
 DEFAULT_ENGINE = "lifelines"
 

@@ -21,13 +21,13 @@ SE :math:`(x_{(u)} - x_{(l)}) / (2 \\cdot 1.96)`, with :math:`l, u = nq \\mp 1.9
 the ranks of its binomial 95% interval (Conover 1999, section 3.2).
 
 **Truth.** Where the analysis model contains the generating model, the truth is the
-generating conditional log-HR (:func:`simulation.scenarios.truth`); for the data-driven
+generating conditional log-HR (:func:`simulation.cohorts.scenarios.truth`); for the data-driven
 cut-offs under a step truth the estimand is the log-HR of the true step, so their bias
 includes what choosing the cut-off costs. Where the analysis model is not the truth (a
 continuous PNI effect analysed dichotomised; a univariable model when other factors act;
 a step analysed as continuous), the truth is a **large-sample reference**: the method
 applied to one cohort of :data:`REFERENCE_N` patients drawn from the scenario with its own
-seed stream (:func:`simulation.seeds.reference_rng`), computed once per scenario with the
+seed stream (:func:`simulation.study.seeds.reference_rng`), computed once per scenario with the
 fast engine and stored in the study file, labelled as such with its model SE.
 
 References
@@ -48,13 +48,13 @@ from typing import Any
 import numpy as np
 
 from calculator.published import Z95
-from simulation.jsonsafe import finite_or_none
-from simulation.methods import (ALPHA, DICHOTOMISED, ESTIMAND_FACTOR,
+from simulation.stats.jsonsafe import finite_or_none
+from simulation.paper.methods import (ALPHA, DICHOTOMISED, ESTIMAND_FACTOR,
                                 FIXED_CUTOFF, LOGHR_ESTIMANDS, MAXSTAT_MAX_SHARE,
                                 MAXSTAT_MIN_SHARE, METHODS, MV_FACTORS, SELECTED_ESTIMANDS,
                                 analyze_stack, estimands_of, stack_cohorts)
-from simulation.scenarios import PNI_SLOPE, Scenario, truth
-from simulation.store import ResultColumns
+from simulation.cohorts.scenarios import PNI_SLOPE, Scenario, truth
+from simulation.study.store import ResultColumns
 
 #: Patients in the cohort of a large-sample reference value.
 REFERENCE_N = 500_000
@@ -155,13 +155,13 @@ def reference_rows(scenario: Scenario, seed: int, n: int = REFERENCE_N,
                    ) -> list[tuple[str, str, float | None, float | None, str]]:
     """``(method, estimand, value, se, label)`` of each method applied to one big cohort.
 
-    The cohort is drawn with :func:`simulation.seeds.reference_rng` (a stream no
+    The cohort is drawn with :func:`simulation.study.seeds.reference_rng` (a stream no
     replicate uses) and analysed with the fast engine, one method at a time to bound
     memory. Values are stored for every log-HR and cut-off estimand; the selection shares
     have no reference.
     """
-    from simulation.generate import generate_cohort
-    from simulation.seeds import reference_rng
+    from simulation.cohorts.generate import generate_cohort
+    from simulation.study.seeds import reference_rng
 
     cohort = generate_cohort(scenario, int(n), reference_rng(seed, scenario.name))
     stack = stack_cohorts([cohort])
@@ -184,7 +184,7 @@ def truth_for(scenario: Scenario, method: str, estimand: str,
     """The :class:`Truth` of one (method, estimand) of ``scenario``.
 
     ``reference`` maps ``(method, estimand)`` to ``(value, se, n, label)`` as
-    :meth:`simulation.store.Store.reference` returns it.
+    :meth:`simulation.study.store.Store.reference` returns it.
     """
     kind = truth_kind(scenario, method, estimand)
     if kind == "none":
@@ -321,7 +321,7 @@ def cutoff_distribution(cutoff: np.ndarray, at_boundary: np.ndarray, low_share: 
 def summary_rows(store: Any) -> list[dict[str, Any]]:
     """One dict per (scenario, method, estimand) with every measure and its MCSE.
 
-    ``store`` is an open :class:`simulation.store.Store`. Fields: ``scenario, method,
+    ``store`` is an open :class:`simulation.study.store.Store`. Fields: ``scenario, method,
     estimand, n_rep`` (replicates in the file), ``n_failed`` (of them, without a usable
     estimate: failed replicates plus flagged estimates), ``n_used``, ``failures`` (count
     per flag), ``truth, truth_kind, truth_se, truth_label``, then the measures of
@@ -330,7 +330,7 @@ def summary_rows(store: Any) -> list[dict[str, Any]]:
     rate of the plain Wald p (it differs from ``rejection`` for maxstat's univariable
     PNI, whose own p is the Lausen-Schumacher one).
     """
-    from simulation.scenarios import scenario_from_dict
+    from simulation.cohorts.scenarios import scenario_from_dict
 
     out: list[dict[str, Any]] = []
     for name, definition, requested in store.scenarios():

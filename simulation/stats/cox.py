@@ -34,7 +34,7 @@ import numpy as np
 
 from calculator.errors import InputError
 from calculator.published import Z95
-from simulation.km import tie_groups
+from simulation.stats.km import tie_groups
 
 
 @dataclass(frozen=True)

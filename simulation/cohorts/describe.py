@@ -1,11 +1,11 @@
 """Marginals and outcome summaries of a cohort, beside the published figures.
 
-:func:`describe_cohort` computes, for a cohort dict (as :func:`simulation.generate.
+:func:`describe_cohort` computes, for a cohort dict (as :func:`simulation.cohorts.generate.
 generate_cohort` returns), the Table 1 marginals and the outcome summaries the
 calibration aims at: death fraction, share with a PFS event, Kaplan-Meier median OS and
 PFS, and the median follow-up by reverse Kaplan-Meier (Schemper & Smith 1996: the
 Kaplan-Meier estimate with the censoring indicator reversed). Medians come from
-:func:`simulation.km.km_median`, the same estimator (and R's midpoint convention) as
+:func:`simulation.stats.km.km_median`, the same estimator (and R's midpoint convention) as
 ``analyze``. :func:`format_description` lays it out as text.
 """
 
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from calculator.published import COHORT, TABLE1
-from simulation.factors import code_factors, pni_values
-from simulation.generate import ETIOLOGIES, TREATMENTS
-from simulation.jsonsafe import finite_or_none
-from simulation.km import km_median
+from simulation.cohorts.factors import code_factors, pni_values
+from simulation.cohorts.generate import ETIOLOGIES, TREATMENTS
+from simulation.stats.jsonsafe import finite_or_none
+from simulation.stats.km import km_median
 
 
 def _share(mask: np.ndarray) -> float:
@@ -86,7 +86,7 @@ def describe_cohort(cohort: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def _published_figures() -> dict[str, str]:
     """Table 1 and outcome figures as printed, keyed like the flattened description."""
-    from simulation.scenarios import published_targets
+    from simulation.cohorts.scenarios import published_targets
 
     t = TABLE1
     shown = {f"{k}.median": f"{t[k]['median']:g} ({t[k]['range'][0]:g}-{t[k]['range'][1]:g})"

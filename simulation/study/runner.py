@@ -2,10 +2,10 @@
 
 The replicates of a scenario are cut into fixed blocks of ``chunk_size``
 (``[k C, (k + 1) C)``). A block is the unit of work: its cohorts are generated (each from
-its own seed, :mod:`simulation.seeds`), stacked and analysed together by every method
-(:func:`simulation.methods.analyze_stack`), so the fast engine fits a whole block per
+its own seed, :mod:`simulation.study.seeds`), stacked and analysed together by every method
+(:func:`simulation.paper.methods.analyze_stack`), so the fast engine fits a whole block per
 call. Blocks are always complete, whatever the replicate count, and only the main process
-writes to the study file, one transaction per replicate (:mod:`simulation.store`). So a
+writes to the study file, one transaction per replicate (:mod:`simulation.study.store`). So a
 replicate's results do not depend on the worker count, the order in which blocks finish,
 the executor (process pool, Dask, or none), or on a resume after an interruption; a
 resumed block is recomputed whole and only its missing replicates are written.
@@ -42,12 +42,12 @@ from typing import Any
 
 from calculator import __version__
 from calculator.errors import InputError
-from simulation.jsonsafe import finite_or_none
-from simulation.measures import REFERENCE_N, needs_reference, reference_rows
-from simulation.methods import (MAXSTAT_MAX_SHARE, MAXSTAT_MIN_SHARE, METHODS,
+from simulation.stats.jsonsafe import finite_or_none
+from simulation.study.measures import REFERENCE_N, needs_reference, reference_rows
+from simulation.paper.methods import (MAXSTAT_MAX_SHARE, MAXSTAT_MIN_SHARE, METHODS,
                                 METHODS_VERSION, estimands_of)
-from simulation.scenarios import Scenario
-from simulation.store import (LedgerEntry, ReplicateRecord, ResultRow, Store, StudyFileError,
+from simulation.cohorts.scenarios import Scenario
+from simulation.study.store import (LedgerEntry, ReplicateRecord, ResultRow, Store, StudyFileError,
                               canonical_json)
 
 #: Replicates per block when a new study does not say otherwise.
@@ -68,7 +68,7 @@ class StudyConfig:
     reference_n: int = REFERENCE_N
 
     def __post_init__(self) -> None:
-        from simulation.seeds import check_seed
+        from simulation.study.seeds import check_seed
 
         check_seed(self.seed)
         for name, value, low in (("replicates", self.replicates, 1), ("n", self.n, 10),
@@ -127,7 +127,7 @@ class ChunkResult:
 def _scenario(definition: str) -> Scenario:
     import json
 
-    from simulation.scenarios import scenario_from_dict
+    from simulation.cohorts.scenarios import scenario_from_dict
 
     return scenario_from_dict(json.loads(definition))
 
@@ -177,9 +177,9 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     Warnings are recorded in the ledger (under the block's first replicate), whatever
     the warning filters of the calling process.
     """
-    from simulation.generate import generate_cohort
-    from simulation.methods import analyze_stack, stack_cohorts
-    from simulation.seeds import replicate_rng
+    from simulation.cohorts.generate import generate_cohort
+    from simulation.paper.methods import analyze_stack, stack_cohorts
+    from simulation.study.seeds import replicate_rng
 
     scenario = _scenario(task.scenario)
     name = scenario.name
@@ -282,8 +282,8 @@ def _pool_results(tasks: Sequence[ChunkTask], workers: int) -> Iterator[ChunkRes
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(["simulation.runner", "simulation.methods",
-                                        "simulation.generate", "simulation.cox"])
+        context.set_forkserver_preload(["simulation.study.runner", "simulation.paper.methods",
+                                        "simulation.cohorts.generate", "simulation.stats.cox"])
     pool = context.Pool(processes=min(workers, len(tasks)), initializer=_ignore_sigint)
     try:
         yield from pool.imap_unordered(run_chunk, tasks, chunksize=1)
@@ -402,7 +402,7 @@ def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = Non
     config : StudyConfig
     out : path
         The study file; re-running the same study resumes it (only missing replicates
-        run), another study is refused (:class:`simulation.store.StudyFileError`).
+        run), another study is refused (:class:`simulation.study.store.StudyFileError`).
     workers : int, optional
         Processes of the local pool (default: all cores); 1 runs in this process.
     dask : str or distributed.Client, optional

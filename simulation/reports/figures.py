@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from calculator.published import Z95
-from simulation.km import km_curve
+from simulation.stats.km import km_curve
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -157,7 +157,7 @@ def km_figure(groups: Sequence[SurvivalGroup], *, title: str, logrank_p: float |
               width_in: float = 6.4) -> Figure:
     """Kaplan-Meier curves of ``groups`` with censoring marks and numbers at risk.
 
-    The curves are the estimate of :func:`simulation.km.km_curve` (the one the medians use),
+    The curves are the estimate of :func:`simulation.stats.km.km_curve` (the one the medians use),
     drawn as right-continuous steps that run on to each group's last follow-up; a vertical
     tick marks each censored patient. Under the plot, a table gives the number at risk
     (follow-up >= t) at each time tick, as in the paper's Figures 1 and 2.

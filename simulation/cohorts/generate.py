@@ -13,14 +13,14 @@ A cohort is drawn in three steps, each documented where it is done:
 3. **Censoring.** Staggered uniform entry over the accrual window, an administrative end of
    study (by default at the close of the paper's window) and exponential drop-out. The
    drop-out rate and the Weibull scales and shapes (or, if the shape is fixed, the end of
-   study) are solved by :mod:`simulation.calibrate` so that the expected death fraction,
+   study) are solved by :mod:`simulation.cohorts.calibrate` so that the expected death fraction,
    median follow-up (reverse Kaplan-Meier), median OS and PFS and the share with a PFS
    event hit the scenario's targets.
 
 Values are rounded as a laboratory reports them (age in whole years, albumin to 1 g/L,
 lymphocytes, AFP, bilirubin and INR to 0.01), and the factors that carry the hazard are
 coded from the rounded values by the project's one coding
-(:func:`simulation.factors.code_factors`, PNI by :func:`calculator.pni.
+(:func:`simulation.cohorts.factors.code_factors`, PNI by :func:`calculator.pni.
 prognostic_nutritional_index`), so the generating model is a model of exactly the numbers
 written to the CSV and read back by the analysis.
 
@@ -44,14 +44,14 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from calculator.published import COHORT, TABLE1
-from simulation.cohort_io import COLUMN_NAMES
-from simulation.factors import code_factors, pni_values
+from simulation.cohorts.cohort_io import COLUMN_NAMES
+from simulation.cohorts.factors import code_factors, pni_values
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from simulation.calibrate import Calibration
-    from simulation.scenarios import Scenario
+    from simulation.cohorts.calibrate import Calibration
+    from simulation.cohorts.scenarios import Scenario
 
 #: The cohort CSV columns of the project's interface, in order.
 COHORT_COLUMNS: tuple[str, ...] = COLUMN_NAMES
@@ -304,7 +304,7 @@ def linear_predictor(covariates: dict[str, np.ndarray], scenario: Scenario) -> n
 
     .. math:: \\eta = \\sum_f \\beta_f x_f + \\gamma\\,(\\mathrm{PNI} - c)
 
-    with :math:`x_f` the 0/1 step factors (coded by :func:`simulation.factors.code_factors`,
+    with :math:`x_f` the 0/1 step factors (coded by :func:`simulation.cohorts.factors.code_factors`,
     the project's one coding, from the rounded values), :math:`\\beta_f` their conditional log-HRs and,
     for a continuous PNI effect, :math:`\\gamma` the log-HR per PNI unit centred at the
     cut-off :math:`c` (the centring only moves the baseline, which is calibrated).
@@ -399,7 +399,7 @@ def generate_cohort(scenario: Scenario, n: int, rng: np.random.Generator, *,
     Parameters
     ----------
     scenario : Scenario
-        The generating model (see :func:`simulation.scenarios.get_scenario`).
+        The generating model (see :func:`simulation.cohorts.scenarios.get_scenario`).
     n : int
         Number of patients (>= 1).
     rng : numpy.random.Generator
@@ -416,12 +416,12 @@ def generate_cohort(scenario: Scenario, n: int, rng: np.random.Generator, *,
     Examples
     --------
     >>> import numpy as np
-    >>> from simulation.scenarios import get_scenario
+    >>> from simulation.cohorts.scenarios import get_scenario
     >>> cohort = generate_cohort(get_scenario("tog2025"), 58, np.random.default_rng(1))
     >>> list(cohort)[:3], len(cohort["os_months"])
     (['id', 'age', 'sex'], 58)
     """
-    from simulation.calibrate import calibrate
+    from simulation.cohorts.calibrate import calibrate
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a whole number >= 1; got {n!r}")

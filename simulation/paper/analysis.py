@@ -29,13 +29,13 @@ import numpy as np
 
 from calculator.child_pugh import CLASS_B_MIN_SCORE
 from calculator.published import AGE_CUTOFF_YEARS
-from simulation.cohort_io import COLUMN_NAMES, COLUMNS, TEXT_COLUMNS
-from simulation.engines import DEFAULT_ENGINE, get_engine
-from simulation.factors import (AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, FACTORS, code_factors,
+from simulation.cohorts.cohort_io import COLUMN_NAMES, COLUMNS, TEXT_COLUMNS
+from simulation.stats.engines import DEFAULT_ENGINE, get_engine
+from simulation.cohorts.factors import (AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, FACTORS, code_factors,
                                pni_values)
-from simulation.jsonsafe import finite_or_none
-from simulation.km import km_median, risk_sets
-from simulation.roc import roc_auc, youden_cutoff
+from simulation.stats.jsonsafe import finite_or_none
+from simulation.stats.km import km_median, risk_sets
+from simulation.stats.roc import roc_auc, youden_cutoff
 
 #: Significance level of the univariable screen that decides entry to the multivariable
 #: model (the paper: factors "significant in univariate analysis").
@@ -436,13 +436,13 @@ def analyze(cohort: Mapping[str, Any], pni_cutoff: float | str = DEFAULT_PNI_CUT
     Parameters
     ----------
     cohort : mapping of column name to array
-        The cohort CSV's columns (from :func:`simulation.cohort_io.read_cohort` or the
+        The cohort CSV's columns (from :func:`simulation.cohorts.cohort_io.read_cohort` or the
         generator); missing values NaN (numbers) or ``""``/None (text).
     pni_cutoff : float or "youden"
         PNI < cut-off is ``pni_low``; ``"youden"`` takes the cohort's own Youden-optimal
         cut-off against death, as the paper did.
     engine : "lifelines" or "fast"
-        Which Cox and log-rank implementations to use (:mod:`simulation.engines`).
+        Which Cox and log-rank implementations to use (:mod:`simulation.stats.engines`).
 
     Returns
     -------
@@ -457,8 +457,8 @@ def analyze(cohort: Mapping[str, Any], pni_cutoff: float | str = DEFAULT_PNI_CUT
     Examples
     --------
     >>> import numpy as np
-    >>> from simulation.generate import generate_cohort
-    >>> from simulation.scenarios import get_scenario
+    >>> from simulation.cohorts.generate import generate_cohort
+    >>> from simulation.cohorts.scenarios import get_scenario
     >>> record = analyze(generate_cohort(get_scenario("tog2025"), 58,
     ...                                  np.random.default_rng(1)))
     >>> record["n"], record["pni_cutoff_used"], sorted(record["cox"]["univariable"])[:2]

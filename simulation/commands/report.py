@@ -23,6 +23,9 @@ import os
 import sys
 
 
+HELP = "write the HTML report of a study"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``hcc-prognosis report``."""
     parser.add_argument("study", metavar="STUDY.sqlite",
@@ -42,7 +45,7 @@ def _error(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Write the report; exit status 0, or 2 with a message on stderr."""
     from calculator.errors import InputError
-    from simulation.command_errors import report_input_error
+    from calculator.cli.errors import report_input_error
     from simulation.reports.study import read_study, study_figures, study_report_html
 
     try:

@@ -6,7 +6,7 @@
     hcc-prognosis replay --study study.sqlite --scenario tog2025 --replicate 17 > rep17.csv
 
 Replicate r of scenario s under root seed S is drawn from its own random stream
-(:mod:`simulation.seeds`), so this is exactly the cohort ``simulate`` analysed, whatever
+(:mod:`simulation.study.seeds`), so this is exactly the cohort ``simulate`` analysed, whatever
 the workers, chunking or resumes of that run. With ``--study`` the seed, the cohort size
 and the scenario's definition are read from the study file (so a scenario file that has
 changed since cannot mislead). The CSV has the cohort columns of ``hcc-prognosis cohort``
@@ -21,10 +21,13 @@ from typing import TYPE_CHECKING
 
 from calculator.errors import InputError
 from calculator.published import COHORT
-from simulation.command_errors import report_input_error
+from calculator.cli.errors import report_input_error
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.scenarios import Scenario
+    from simulation.cohorts.scenarios import Scenario
+
+
+HELP = "write the cohort of one replicate as CSV"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,8 +53,8 @@ def _problem(field: str, value: object, allowed: str, message: str) -> InputErro
 
 
 def _from_study(args: argparse.Namespace) -> tuple[Scenario, int, int]:
-    from simulation.scenarios import scenario_from_dict
-    from simulation.store import Store
+    from simulation.cohorts.scenarios import scenario_from_dict
+    from simulation.study.store import Store
 
     with Store(args.study, create=False) as store:
         fingerprint = store.fingerprint() or {}
@@ -72,10 +75,10 @@ def _from_study(args: argparse.Namespace) -> tuple[Scenario, int, int]:
 
 def run(args: argparse.Namespace) -> int:
     """Write the replicate's cohort; exit status 0, or 2 for bad arguments."""
-    from simulation.cohort_io import write_cohort
-    from simulation.generate import generate_cohort
-    from simulation.scenarios import get_scenario
-    from simulation.seeds import check_replicate, replicate_rng
+    from simulation.cohorts.cohort_io import write_cohort
+    from simulation.cohorts.generate import generate_cohort
+    from simulation.cohorts.scenarios import get_scenario
+    from simulation.study.seeds import check_replicate, replicate_rng
 
     try:
         check_replicate(args.replicate)

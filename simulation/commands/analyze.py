@@ -2,7 +2,7 @@
 
 Prints tables in the manner of the paper (Table 1 baseline, Kaplan-Meier medians, log-rank
 tests, ROC, Table 4 Cox models), or with ``--json`` the record of
-:func:`simulation.analysis.analyze`. A CSV that cannot be read gives every problem on
+:func:`simulation.paper.analysis.analyze`. A CSV that cannot be read gives every problem on
 stderr (as JSON with ``--json``) and exit status 2.
 
 numpy, lifelines and the analysis are imported inside :func:`run`, so ``hcc-prognosis
@@ -21,6 +21,9 @@ from calculator.published import PNI_CUTOFF
 
 #: Problems listed on stderr before "... and N more".
 MAX_PROBLEMS_SHOWN = 50
+
+
+HELP = "run the paper's analysis on a cohort CSV"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +131,7 @@ def _km_lines(record: Mapping[str, Any]) -> list[str]:
 
 
 def _logrank_lines(record: Mapping[str, Any]) -> list[str]:
-    from simulation.analysis import LOGRANK_LABELS
+    from simulation.paper.analysis import LOGRANK_LABELS
 
     rows = []
     for name, entry in record["logrank"].items():
@@ -155,7 +158,7 @@ def _roc_lines(record: Mapping[str, Any]) -> list[str]:
 
 
 def _cox_lines(record: Mapping[str, Any]) -> list[str]:
-    from simulation.analysis import FACTOR_LABELS
+    from simulation.paper.analysis import FACTOR_LABELS
 
     uni = record["cox"]["univariable"]
     multi = record["cox"]["multivariable"]
@@ -216,8 +219,8 @@ def _report_problems(problems: Sequence[Any], as_json: bool, payload: dict[str, 
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulation.analysis import analyze, parse_pni_cutoff
-    from simulation.cohort_io import CohortFileError, read_cohort
+    from simulation.paper.analysis import analyze, parse_pni_cutoff
+    from simulation.cohorts.cohort_io import CohortFileError, read_cohort
 
     try:
         cutoff = parse_pni_cutoff(args.pni_cutoff)

@@ -22,7 +22,7 @@ One file holds one study. Its tables:
     The ledger: separations, non-convergence, warnings and exceptions, each with its
     replicate, method and message.
 ``reference``
-    Large-sample reference values of a scenario (see :mod:`simulation.measures`).
+    Large-sample reference values of a scenario (see :mod:`simulation.study.measures`).
 ``runs``
     When each ``simulate`` command ran (for the record; not part of the results).
 

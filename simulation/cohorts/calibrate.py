@@ -56,11 +56,11 @@ import numpy.typing as npt
 from scipy.optimize import brentq
 
 from calculator.errors import InputError
-from simulation.factors import pni_low, pni_values
-from simulation.generate import draw_covariates, linear_predictor
+from simulation.cohorts.factors import pni_low, pni_values
+from simulation.cohorts.generate import draw_covariates, linear_predictor
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.scenarios import Scenario
+    from simulation.cohorts.scenarios import Scenario
 
 #: Size of the fixed reference sample that stands for the covariate distribution.
 REFERENCE_SIZE = 200_000

@@ -16,10 +16,10 @@ Four are built in, all read from :mod:`calculator.published`:
 ``tog2025-continuous``
     AFP, spread and Child-Pugh B as in ``tog2025``; PNI acts log-linearly with no
     threshold, with a slope matched to the published step (see
-    :func:`simulation.calibrate.matched_pni_slope`).
+    :func:`simulation.cohorts.calibrate.matched_pni_slope`).
 
 User scenarios come from TOML files (:func:`load_scenario_toml`); the shipped example
-``simulation/scenarios/tog2025-weaker-pni.toml`` documents every field.
+``simulation/cohorts/scenario_files/tog2025-weaker-pni.toml`` documents every field.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 
 from calculator.errors import InputError
 from calculator.published import COHORT, MEDIANS, TABLE1, table4_row
-from simulation.factors import DEFAULT_PNI_CUTOFF, FACTORS
+from simulation.cohorts.factors import DEFAULT_PNI_CUTOFF, FACTORS
 
 #: Bump when the generator changes in a way that changes cohorts for the same seed; it is
 #: part of :meth:`Scenario.to_dict`, hence of a simulation study's fingerprint.
@@ -59,7 +59,7 @@ TABLE4_NAMES: dict[str, str] = {"afp": "afp", "child_pugh_b": "child_pugh",
 #: Not a published number: an assumption, which a TOML scenario may change. ECOG 1 vs 2
 #: changes no factor (``ecog_1_plus`` pools them).
 DEFAULT_ECOG2_SHARE = 0.10
-#: Marks a design number that :func:`simulation.calibrate.calibrate` solves for.
+#: Marks a design number that :func:`simulation.cohorts.calibrate.calibrate` solves for.
 CALIBRATED = "calibrated"
 
 class ScenarioError(InputError):
@@ -356,7 +356,7 @@ def _tog2025_null() -> Scenario:
 
 
 def _tog2025_continuous() -> Scenario:
-    from simulation.calibrate import matched_pni_slope
+    from simulation.cohorts.calibrate import matched_pni_slope
 
     effects = _published_effects("afp", "extrahepatic_spread", "child_pugh_b")
     effects[PNI_SLOPE] = matched_pni_slope(published_adverse_log_hr("pni_low"),
@@ -397,7 +397,7 @@ def get_scenario(name_or_toml_path: str) -> Scenario:
 
 def example_toml_paths() -> list[Path]:
     """The example scenario files shipped with the package."""
-    return sorted((Path(__file__).parent / "scenarios").glob("*.toml"))
+    return sorted((Path(__file__).parent / "scenario_files").glob("*.toml"))
 
 
 # --- TOML ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@
     hcc-prognosis summarize study.sqlite --csv      # the same rows as CSV
 
 Every measure comes with its Monte Carlo SE (``<measure>_mcse``); see
-:mod:`simulation.measures` for the formulas and how the truth is chosen.
+:mod:`simulation.study.measures` for the formulas and how the truth is chosen.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from calculator.errors import InputError
 from calculator.published import PNI_CUTOFF
-from simulation.command_errors import report_input_error
+from calculator.cli.errors import report_input_error
 
 #: Fields first in the CSV, in this order; the rest follow alphabetically.
 LEADING = ("scenario", "method", "estimand", "n_rep", "n_requested", "n_failed", "n_used",
@@ -31,6 +31,9 @@ LEADING = ("scenario", "method", "estimand", "n_rep", "n_requested", "n_failed",
            "empse", "empse_mcse", "modse", "modse_mcse", "relerr_modse",
            "relerr_modse_mcse", "mse", "mse_mcse", "coverage", "coverage_mcse", "rejection",
            "rejection_mcse")
+
+
+HELP = "performance measures of a study"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -143,8 +146,8 @@ def format_csv(rows: list[dict[str, Any]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the summary; exit status 0, or 2 if the file is not a readable study."""
-    from simulation.measures import summary_rows
-    from simulation.store import Store
+    from simulation.study.measures import summary_rows
+    from simulation.study.store import Store
 
     try:
         with Store(args.study, create=False) as store:

@@ -1,0 +1,89 @@
+"""Numbers, p-values, intervals and text tables as every command and report prints them.
+
+One place for each rule, so ``score``, ``analyze``, ``summarize`` and the HTML reports
+never disagree on how a p-value or a confidence interval reads. Pure functions of plain
+numbers: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Final
+
+#: Smallest p-value printed as a number; below it, ``<0.001``.
+SMALLEST_SHOWN_P: Final = 0.001
+
+
+def is_number(value: object) -> bool:
+    """True for a finite int or float (not bool, not None, not NaN or infinite).
+
+    >>> is_number(2), is_number(float("nan")), is_number(None), is_number(True)
+    (True, False, False, False)
+    """
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def number(value: float | None, fmt: str = ".1f", missing: str = "NA") -> str:
+    """``value`` formatted with ``fmt``; ``missing`` for None, NaN or infinity.
+
+    >>> number(6.54), number(None), number(0.1234, ".3f", "-")
+    ('6.5', 'NA', '0.123')
+    """
+    return format(value, fmt) if is_number(value) else missing
+
+
+def p_value(p: float | None, missing: str = "NA") -> str:
+    """A p-value as tables print it: three decimals, ``<0.001`` below that.
+
+    >>> p_value(0.0042), p_value(0.00002), p_value(None)
+    ('0.004', '<0.001', 'NA')
+    """
+    if not is_number(p):
+        return missing
+    assert p is not None
+    return "<0.001" if p < SMALLEST_SHOWN_P else f"{p:.3f}"
+
+
+def interval(lower: float | None, upper: float | None, fmt: str = ".1f", *,
+             missing: str = "NR", plain: bool = False) -> str:
+    """A confidence interval as a person reads it.
+
+    Typeset (the default): ``2.7–10.2`` with an en dash, ``−1.3 to 9.2`` with a true
+    minus when a limit is negative (a dash would read as a minus), ``missing`` for a limit
+    that does not exist. ``plain=True`` gives the ASCII form ``2.7-10.2``.
+
+    >>> interval(2.7, 10.2), interval(-1.25, 9.2), interval(0.4, None)
+    ('2.7–10.2', '−1.2 to 9.2', '0.4–NR')
+    >>> interval(5.0, 80.2, "#.3g", plain=True)
+    '5.00-80.2'
+    """
+    limits = (lower, upper)
+    if plain:
+        return "-".join(number(v, fmt, missing) for v in limits)
+    shown = [number(v, fmt, missing).replace("-", "\u2212") for v in limits]
+    negative = any(is_number(v) and v < 0 for v in limits)  # type: ignore[operator]
+    return f"{shown[0]} to {shown[1]}" if negative else f"{shown[0]}\u2013{shown[1]}"
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], *,
+               left_columns: int = 1, indent: str = "") -> list[str]:
+    """Rows of text cells as aligned lines: a header, a rule of dashes, the rows.
+
+    The first ``left_columns`` columns are left-aligned, the rest right-aligned.
+
+    >>> print("\\n".join(text_table(["group", "n"], [["all", "58"], ["AFP high", "21"]])))
+    group      n
+    --------  --
+    all       58
+    AFP high  21
+    """
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return (indent + "  ".join(str(c).ljust(w) if i < left_columns else str(c).rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths)))).rstrip()
+
+    return [line(header), indent + "  ".join("-" * w for w in widths),
+            *(line(row) for row in rows)]
