@@ -37,7 +37,8 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from simulation.stats.cox import cox_fit, cox_fit_lifelines  # noqa: E402
+from simulation.stats.cox import cox_fit  # noqa: E402
+from simulation.stats.reference import cox_fit_lifelines  # noqa: E402
 
 #: Log hazard ratios of the three simulated binary factors (AFP >= 200, extrahepatic
 #: spread, PNI < 47.6), of the order of the paper's Table 4; the benchmark only needs

@@ -17,7 +17,8 @@ from scipy.optimize import brentq, linprog, minimize
 
 from calculator.errors import InputError
 from calculator.published import Z95
-from simulation.stats.cox import CoxFit, cox_fit, cox_fit_lifelines
+from simulation.stats.cox import CoxFit, cox_fit
+from simulation.stats.reference import cox_fit_lifelines
 
 N_MAX, P_MAX = 80, 4
 N_COHORTS = 1000

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from lifelines.statistics import logrank_test as lifelines_logrank
 
-from simulation.stats.logrank import logrank_test, logrank_test_lifelines, logrank_z_at_cutoffs
+from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
+from simulation.stats.reference import logrank_test_lifelines
 
 
 def tied_stack(seed: int, cohorts: int, n: int) -> tuple[np.ndarray, ...]:

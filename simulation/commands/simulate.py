@@ -46,9 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="FILE",
                         help="the study's SQLite file (created, or resumed if it holds this "
                              "study)")
-    parser.add_argument("--engine", choices=("fast", "lifelines"), default="fast",
-                        help="Cox and log-rank implementation: 'fast' (batched numpy, "
-                             "default) or 'lifelines' (the reference, about 100x slower)")
+    parser.add_argument("--engine", metavar="NAME", default=None,
+                        help="Cox and log-rank implementation: the batched numpy engine "
+                             "'fast' (default) or its reference 'lifelines' (same results "
+                             "to 1e-6, about 100x slower)")
     parser.add_argument("--workers", type=int, default=None,
                         help=f"worker processes (default: all cores, here {os.cpu_count()}); "
                              "1 runs in this process")
@@ -85,16 +86,19 @@ def _recorded_settings(path: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Run or resume the study; exit status 0, 2 (bad input) or 130 (interrupted)."""
+    # The command list imports every command module: numpy and the wings load here.
+    from simulation.cohorts.scenarios import get_scenario
+    from simulation.stats.engines import DEFAULT_ENGINE
     from simulation.study.measures import REFERENCE_N
     from simulation.study.runner import DEFAULT_CHUNK_SIZE, StudyConfig, run_study
-    from simulation.cohorts.scenarios import get_scenario
 
     try:
         scenarios = tuple(get_scenario(name) for name in args.scenario)
         recorded = _recorded_settings(args.out)
         config = StudyConfig(
             scenarios=scenarios, replicates=args.replicates, seed=args.seed, n=args.n,
-            engine=args.engine,
+            engine=(args.engine if args.engine is not None
+                    else str(recorded.get("engine", DEFAULT_ENGINE.name))),
             chunk_size=(args.chunk_size if args.chunk_size is not None
                         else int(recorded.get("chunk_size", DEFAULT_CHUNK_SIZE))),
             reference_n=(args.reference_n if args.reference_n is not None

@@ -30,7 +30,7 @@ import numpy as np
 from calculator.child_pugh import CLASS_B_MIN_SCORE
 from calculator.published import AGE_CUTOFF_YEARS
 from simulation.cohorts.cohort_io import COLUMN_NAMES, COLUMNS, TEXT_COLUMNS
-from simulation.stats.engines import DEFAULT_ENGINE, get_engine
+from simulation.stats.engines import DEFAULT_ENGINE, Engine, get_engine
 from simulation.cohorts.factors import (AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, FACTORS, code_factors,
                                pni_values)
 from simulation.stats.jsonsafe import finite_or_none
@@ -430,7 +430,7 @@ def parse_pni_cutoff(pni_cutoff: float | str) -> float | str:
 
 
 def analyze(cohort: Mapping[str, Any], pni_cutoff: float | str = DEFAULT_PNI_CUTOFF,
-            engine: str = DEFAULT_ENGINE) -> dict[str, Any]:
+            engine: str | Engine = DEFAULT_ENGINE) -> dict[str, Any]:
     """The paper's analysis of one cohort, as the ``analyze --json`` record.
 
     Parameters
@@ -441,8 +441,9 @@ def analyze(cohort: Mapping[str, Any], pni_cutoff: float | str = DEFAULT_PNI_CUT
     pni_cutoff : float or "youden"
         PNI < cut-off is ``pni_low``; ``"youden"`` takes the cohort's own Youden-optimal
         cut-off against death, as the paper did.
-    engine : "lifelines" or "fast"
-        Which Cox and log-rank implementations to use (:mod:`simulation.stats.engines`).
+    engine : Engine or its name
+        Which Cox and log-rank implementations to use (:mod:`simulation.stats.engines`;
+        the fast engine by default, lifelines the reference).
 
     Returns
     -------

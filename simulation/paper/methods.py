@@ -59,9 +59,8 @@ from typing import Any
 
 import numpy as np
 
-from simulation.stats.engines import Engine, get_engine
+from simulation.stats.engines import DEFAULT_ENGINE, Engine, get_engine
 from simulation.cohorts.factors import DEFAULT_PNI_CUTOFF, FACTORS, code_factors, pni_low, pni_values
-from simulation.stats.logrank import logrank_z_at_cutoffs
 from simulation.stats.roc import youden_cutoff
 
 #: Bump when a method's definition changes (part of a study's fingerprint).
@@ -196,21 +195,6 @@ def cutoff_candidates(pni: np.ndarray, min_share: float = MAXSTAT_MIN_SHARE,
     return cutoffs, low_share, valid
 
 
-def _logrank_z_engine(engine: Engine, time: np.ndarray, event: np.ndarray,
-                      marker: np.ndarray, cutoffs: np.ndarray, valid: np.ndarray
-                      ) -> np.ndarray:
-    """The same statistics through an engine's ``logrank_test`` (one test per cut-off)."""
-    B, n = time.shape
-    K = cutoffs.shape[1]
-    with np.errstate(invalid="ignore"):
-        group = (marker[:, None, :] < cutoffs[:, :, None]).astype(float)
-    shape = (B, K, n)
-    result = engine.logrank_test(np.broadcast_to(time[:, None, :], shape),
-                                 np.broadcast_to(event[:, None, :], shape), group,
-                                 np.broadcast_to(valid[:, :, None], shape))
-    return np.where(valid, np.asarray(result.z, dtype=float).reshape(B, K), np.nan)
-
-
 def choose_maxstat(time: np.ndarray, event: np.ndarray, pni: np.ndarray, engine: Engine,
                    min_share: float = MAXSTAT_MIN_SHARE,
                    max_share: float = MAXSTAT_MAX_SHARE) -> CutoffChoice:
@@ -220,10 +204,7 @@ def choose_maxstat(time: np.ndarray, event: np.ndarray, pni: np.ndarray, engine:
     lowest or highest candidate of the 10%-90% window.
     """
     cutoffs, low_share, valid = cutoff_candidates(pni, min_share, max_share)
-    if engine.name == "fast":
-        z = logrank_z_at_cutoffs(time, event, pni, cutoffs)
-    else:
-        z = _logrank_z_engine(engine, time, event, pni, cutoffs, valid)
+    z = engine.logrank_z_at_cutoffs(time, event, pni, cutoffs, valid)
     score = np.where(np.isfinite(z), np.abs(z), -np.inf)
     best = np.argmax(score, axis=1)
     rows = np.arange(len(best))
@@ -362,7 +343,7 @@ def _coefficient(fits: _Fits, k: int, rows: slice, p_override: np.ndarray | None
                           flag=flag, detail=detail)
 
 
-def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = "fast",
+def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = DEFAULT_ENGINE,
                   methods: Sequence[str] = METHODS, *, selection: bool = True
                   ) -> StackAnalysis:
     """Analyse each cohort of a stack by each method.
@@ -371,7 +352,7 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = "fast"
     ----------
     stack : mapping of column -> array (B, n)
         Cohort columns (:func:`stack_cohorts` of generated cohorts), no missing values.
-    engine : "fast", "lifelines" or an Engine
+    engine : Engine or its name
         Which Cox fit and log-rank test to use (:mod:`simulation.stats.engines`).
     methods : sequence of str
         Some of :data:`METHODS`.
@@ -395,7 +376,7 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = "fast"
     >>> out.results[("fixed", "pni_mv_loghr")].estimate.shape
     (3,)
     """
-    engine = engine if isinstance(engine, Engine) else get_engine(engine)
+    engine = get_engine(engine)
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise ValueError(f"methods must be among {', '.join(METHODS)}; got {list(methods)!r}")

@@ -1,10 +1,9 @@
 """Cox proportional-hazards fits for a whole stack of cohorts at once.
 
-Two engines return the same :class:`CoxFit`:
-
-- :func:`cox_fit`, the fast engine: Newton-Raphson with step-halving on the Efron partial
-  likelihood, vectorised with numpy across the cohorts of the stack;
-- :func:`cox_fit_lifelines`, the reference: one ``lifelines.CoxPHFitter`` fit per cohort.
+:func:`cox_fit` is the fast engine: Newton-Raphson with step-halving on the Efron partial
+likelihood, vectorised with numpy across the cohorts of the stack. Its reference, one
+``lifelines.CoxPHFitter`` fit per cohort, is :func:`simulation.stats.reference.cox_fit_lifelines`;
+both return a :class:`CoxFit`.
 
 The partial log-likelihood with Efron's handling of ties is, summing over the distinct event
 times :math:`t` with :math:`d` deaths :math:`D_t`, risk set :math:`R_t` and
@@ -26,7 +25,6 @@ References
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,103 +211,6 @@ def wald_fit(coef: np.ndarray, se: np.ndarray, loglik: np.ndarray,
                   ci_lower=coef - Z95 * se, ci_upper=coef + Z95 * se,
                   loglik=loglik, converged=converged, separated=separated,
                   n_iter=n_iter.astype(int), n=n.astype(int), events=events.astype(int))
-
-
-# ---------------------------------------------------------------------------------------
-# Reference engine: lifelines, one cohort at a time
-# ---------------------------------------------------------------------------------------
-
-#: lifelines' Newton-Raphson stopping rules, tightened for comparisons at 1e-6. With
-#: ``{"precision": 1e-12}`` alone it still stops once the Newton decrement
-#: :math:`g^\\top H^{-1} g / 2` is below 1e-12, which on random 40-patient cohorts left
-#: coefficients up to 4e-7 (7.5e-5 relative) from the maximum; with these options the
-#: largest difference from :func:`cox_fit` was 5e-11 (2e-9 relative).
-LIFELINES_FIT_OPTIONS = {"precision": 1e-20, "r_precision": 1e-15}
-
-#: Options of the second attempt when the first fails: lifelines' Newton-Raphson starts
-#: with steps of 0.95 x the Newton step and can overshoot into overflow on nearly
-#: separated data whose maximum is finite; short first steps reach it.
-LIFELINES_RETRY_OPTIONS = {**LIFELINES_FIT_OPTIONS, "step_size": 0.2}
-
-#: A coefficient of a failed lifelines fit counts as separated when its standardised
-#: standard error se * sd(x) is at least this (or not finite): its information has
-#: vanished, as it does when the coefficient runs off to infinity.
-LIFELINES_SEPARATION_STD_SE = 100.0
-
-
-def cox_fit_lifelines(time: Any, event: Any, X: Any, mask: Any = None,
-                      active: Any = None) -> CoxFit:
-    """Reference Cox fits: ``lifelines.CoxPHFitter`` (Efron ties), one cohort at a time.
-
-    Each cohort is fitted with ``fit_options=LIFELINES_FIT_OPTIONS`` (lifelines'
-    defaults can stop about 1e-4 away from the maximum in small tied cohorts, and even
-    ``{"precision": 1e-12}`` about 1e-7 away). Inputs and output are those of
-    :func:`cox_fit`.
-
-    A fit counts as converged when lifelines neither raises nor warns
-    (``ConvergenceWarning``, or any numerical warning) and no standardised standard
-    error ``se * sd(x)`` reaches :data:`LIFELINES_SEPARATION_STD_SE`. If the first
-    attempt fails, a second one starts with short steps
-    (:data:`LIFELINES_RETRY_OPTIONS`): on nearly separated cohorts whose maximum is
-    finite, lifelines' first steps can overshoot into overflow (it raises) or into a
-    region where its step size collapses (it warns). lifelines gives no verdict per
-    coefficient, so ``separated`` marks, in fits that failed, the coefficients whose
-    standardised standard error ``se * sd(x)`` is at least
-    :data:`LIFELINES_SEPARATION_STD_SE` or not finite (their information has vanished);
-    their se, z, p and interval are NaN, as in :func:`cox_fit`. A cohort without deaths, or whose fits raise, has NaN estimates.
-    lifelines does not report its iteration count, so ``n_iter`` is 0.
-    """
-    import pandas as pd
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError
-
-    time, event, X, mask, active = as_stack(time, event, X, mask, active)
-    B, _, p = X.shape
-    coef = np.full((B, p), np.nan)
-    se = np.full((B, p), np.nan)
-    loglik = np.full(B, np.nan)
-    converged = np.zeros(B, dtype=bool)
-    separated = np.zeros((B, p), dtype=bool)
-    n_iter = np.zeros(B, dtype=int)
-    n_used = mask.sum(axis=1)
-    events = (event & mask).sum(axis=1)
-
-    for b in range(B):
-        cols = np.flatnonzero(active[b])
-        coef[b, ~active[b]] = 0.0
-        rows = mask[b]
-        names = [f"x{k}" for k in cols]
-        frame = pd.DataFrame(X[b][rows][:, cols], columns=names)
-        frame["time_"] = time[b, rows]
-        frame["event_"] = event[b, rows].astype(int)
-        if events[b] == 0:
-            continue
-        for options in (LIFELINES_FIT_OPTIONS, LIFELINES_RETRY_OPTIONS):
-            fitter = CoxPHFitter()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    fitter.fit(frame, "time_", "event_", fit_options=options)
-                except (ConvergenceError, np.linalg.LinAlgError, ValueError,
-                        ZeroDivisionError, TypeError):
-                    continue
-            estimate = fitter.params_.to_numpy(dtype=float)
-            error = fitter.standard_errors_.to_numpy(dtype=float)
-            scale = frame[names].std().to_numpy(dtype=float)
-            ok = (not caught and np.isfinite(estimate).all()
-                  and bool(np.all(error * scale < LIFELINES_SEPARATION_STD_SE)))
-            coef[b, cols] = estimate
-            se[b, cols] = error
-            loglik[b] = float(fitter.log_likelihood_)
-            converged[b] = ok
-            if ok:
-                break
-        if not converged[b] and np.isfinite(coef[b, cols]).all():
-            with np.errstate(invalid="ignore"):
-                runaway = ~(se[b, cols] * scale < LIFELINES_SEPARATION_STD_SE)
-            separated[b, cols] = runaway
-            se[b, cols[runaway]] = np.nan
-    return wald_fit(coef, se, loglik, converged, separated, n_iter, n_used, events)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,68 +1,74 @@
-"""Statistics engines: which Cox fit and log-rank test an analysis uses.
+"""Statistics engines: which Cox fit and log-rank tests an analysis uses.
 
-``lifelines`` is the reference (one lifelines fit per cohort); ``fast`` is the project's
-own batched numpy code, validated against it. Kaplan-Meier and ROC are the project's own
-code in both (:mod:`simulation.stats.km`, :mod:`simulation.stats.roc`).
+An :class:`Engine` is a named set of functions with one interface:
 
-Both engines' functions take and return the same things:
+- ``cox_fit(time, event, X, mask=None, active=None) -> CoxFit``;
+- ``logrank_test(time, event, group, mask=None) -> LogrankResult``;
+- ``logrank_z_at_cutoffs(time, event, marker, cutoffs, valid) -> (B, K) signed Z``.
 
-- ``cox_fit(time, event, X, mask=None, active=None) -> simulation.stats.cox.CoxFit``
-- ``logrank_test(time, event, group, mask=None) -> simulation.stats.logrank.LogrankResult``
-
-The functions are looked up when first used, so choosing the fast engine never imports
-lifelines.
+:data:`FAST` is the project's batched numpy code and the default everywhere;
+:data:`LIFELINES` is the reference it is validated against (one lifelines call per cohort).
+Callers pass an engine object (or look one up by its name with :func:`get_engine`, as the
+command line and the study file do); nothing outside this module tests an engine's name.
+Kaplan-Meier and ROC are the project's own code under both.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from calculator.errors import InputError
+from simulation.stats import reference
+from simulation.stats.cox import cox_fit
+from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
+
 
 @dataclass(frozen=True)
 class Engine:
-    """A named pair of Cox and log-rank implementations (``"module:function"`` paths)."""
+    """A named set of Cox and log-rank implementations sharing one interface."""
 
     name: str
     description: str
-    cox_path: str
-    logrank_path: str
-
-    @staticmethod
-    def _resolve(path: str) -> Callable[..., Any]:
-        module, _, attribute = path.partition(":")
-        return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
-
-    @property
-    def cox_fit(self) -> Callable[..., Any]:
-        """``cox_fit(time, event, X, mask=None, active=None) -> CoxFit``."""
-        return self._resolve(self.cox_path)
-
-    @property
-    def logrank_test(self) -> Callable[..., Any]:
-        """``logrank_test(time, event, group, mask=None) -> LogrankResult``."""
-        return self._resolve(self.logrank_path)
+    cox_fit: Callable[..., Any]
+    logrank_test: Callable[..., Any]
+    logrank_z_at_cutoffs: Callable[..., np.ndarray]
 
 
-ENGINES: dict[str, Engine] = {
-    "lifelines": Engine("lifelines", "lifelines CoxPHFitter and logrank_test (reference)",
-                        "simulation.stats.cox:cox_fit_lifelines",
-                        "simulation.stats.logrank:logrank_test_lifelines"),
-    "fast": Engine("fast", "batched numpy Newton-Raphson Cox and log-rank",
-                   "simulation.stats.cox:cox_fit", "simulation.stats.logrank:logrank_test"),
-}
-DEFAULT_ENGINE = "lifelines"
+def _scan_fast(time: Any, event: Any, marker: Any, cutoffs: Any, valid: Any) -> np.ndarray:
+    z = logrank_z_at_cutoffs(time, event, marker, cutoffs)
+    return np.where(valid, z, np.nan)
 
 
-def get_engine(name: str) -> Engine:
-    """The engine called ``name`` (``"lifelines"`` or ``"fast"``).
+FAST = Engine("fast", "batched numpy Newton-Raphson Cox and log-rank (default)",
+              cox_fit, logrank_test, _scan_fast)
+LIFELINES = Engine("lifelines", "lifelines CoxPHFitter and logrank_test (the reference)",
+                   reference.cox_fit_lifelines, reference.logrank_test_lifelines,
+                   reference.logrank_z_at_cutoffs_lifelines)
 
-    >>> get_engine("fast").name
-    'fast'
+#: Every engine by name: the one list of names.
+ENGINES: dict[str, Engine] = {engine.name: engine for engine in (FAST, LIFELINES)}
+#: The engine of ``analyze`` and ``simulate`` unless another is asked for.
+DEFAULT_ENGINE = FAST
+
+
+def get_engine(engine: str | Engine) -> Engine:
+    """An engine given itself or its name; an :class:`InputError` naming ``engine``
+    for an unknown name.
+
+    >>> get_engine("fast") is FAST, get_engine(LIFELINES) is LIFELINES
+    (True, True)
     """
+    if isinstance(engine, Engine):
+        return engine
     try:
-        return ENGINES[name]
+        return ENGINES[engine]
     except (KeyError, TypeError):
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {name!r}") from None
+        names = ", ".join(ENGINES)
+        raise InputError("engine", engine, None, names,
+                         f"engine must be one of {names}; got {engine!r}",
+                         f"{DEFAULT_ENGINE.name} is the default; lifelines is the "
+                         "reference") from None

@@ -123,39 +123,6 @@ def logrank_test(time: Any, event: Any, group: Any, mask: Any = None) -> Logrank
                          n=unstack(n, lead), events=unstack(events, lead))
 
 
-def logrank_test_lifelines(time: Any, event: Any, group: Any,
-                           mask: Any = None) -> LogrankResult:
-    """The reference: ``lifelines.statistics.logrank_test``, one cohort at a time.
-
-    Same inputs and result as :func:`logrank_test`; ``z`` carries the sign of
-    observed - expected in group 1 (lifelines reports only the chi-square). Cohorts where
-    lifelines cannot compute the test (no deaths, an empty group) get NaN.
-    """
-    from lifelines.statistics import logrank_test as lifelines_logrank
-
-    lead, (time_b, event_b, group_b), mask_b = stack_inputs(time, event, group, mask=mask)
-    ours = logrank_test(time_b, event_b, group_b, mask_b)
-    keep = mask_b & np.isfinite(time_b) & np.isfinite(event_b) & np.isfinite(group_b)
-    chi2 = np.full(time_b.shape[0], np.nan)
-    p = np.full(time_b.shape[0], np.nan)
-    for b in range(time_b.shape[0]):
-        one = keep[b] & (group_b[b] != 0)
-        zero = keep[b] & (group_b[b] == 0)
-        if not (ours.variance[b] > 0):
-            continue
-        result = lifelines_logrank(time_b[b, one], time_b[b, zero],
-                                   event_observed_A=event_b[b, one],
-                                   event_observed_B=event_b[b, zero])
-        chi2[b] = result.test_statistic
-        p[b] = result.p_value
-    z = np.sign(ours.observed - ours.expected) * np.sqrt(chi2)
-    return LogrankResult(chi2=unstack(chi2, lead), p=unstack(p, lead), z=unstack(z, lead),
-                         observed=unstack(ours.observed, lead),
-                         expected=unstack(ours.expected, lead),
-                         variance=unstack(ours.variance, lead), n=unstack(ours.n, lead),
-                         events=unstack(ours.events, lead))
-
-
 #: Largest number of (cut-off x patient) cells :func:`logrank_z_at_cutoffs` holds at once.
 SCAN_CELLS = 4_000_000
 

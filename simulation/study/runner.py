@@ -42,6 +42,7 @@ from typing import Any
 
 from calculator import __version__
 from calculator.errors import InputError
+from simulation.stats.engines import DEFAULT_ENGINE, get_engine
 from simulation.stats.jsonsafe import finite_or_none
 from simulation.study.measures import REFERENCE_N, needs_reference, reference_rows
 from simulation.paper.methods import (MAXSTAT_MAX_SHARE, MAXSTAT_MIN_SHARE, METHODS,
@@ -52,7 +53,6 @@ from simulation.study.store import (LedgerEntry, ReplicateRecord, ResultRow, Sto
 
 #: Replicates per block when a new study does not say otherwise.
 DEFAULT_CHUNK_SIZE = 100
-ENGINES = ("fast", "lifelines")
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class StudyConfig:
     replicates: int
     seed: int
     n: int = 58
-    engine: str = "fast"
+    engine: str = DEFAULT_ENGINE.name
     chunk_size: int = DEFAULT_CHUNK_SIZE
     reference_n: int = REFERENCE_N
 
@@ -78,9 +78,7 @@ class StudyConfig:
                 raise InputError(name, value, None, f"a whole number >= {low}",
                                  f"{name.replace('_', '-')} must be a whole number >= {low}; "
                                  f"got {value!r}")
-        if self.engine not in ENGINES:
-            raise InputError("engine", self.engine, None, " or ".join(ENGINES),
-                             f"engine must be one of {', '.join(ENGINES)}; got {self.engine!r}")
+        get_engine(self.engine)
         names = [s.name for s in self.scenarios]
         if not names:
             raise InputError("scenario", None, None, "at least one scenario",
