@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulation.study.runner import ChunkTask, run_chunk
 from simulation.cohorts.scenarios import get_scenario
+from simulation.study.runner import ChunkTask, run_chunk
 from simulation.study.store import Store, canonical_json
 
 GOAL = 100.0

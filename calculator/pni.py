@@ -13,6 +13,7 @@ from typing import Any, overload
 
 from calculator.published import PNI_CUTOFF
 
+
 @overload
 def prognostic_nutritional_index(albumin_g_l: Decimal, lymphocytes_10e9_l: Decimal) -> Decimal: ...
 @overload

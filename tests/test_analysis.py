@@ -17,10 +17,10 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from lifelines.utils import median_survival_times
 
-from simulation.paper.analysis import analyze, normalise_cohort
 from simulation.cohorts.factors import FACTORS, code_factors
 from simulation.cohorts.generate import generate_cohort
 from simulation.cohorts.scenarios import get_scenario
+from simulation.paper.analysis import analyze, normalise_cohort
 
 
 def tog_cohort(seed: int, n: int = 58, scenario: str = "tog2025") -> dict[str, np.ndarray]:

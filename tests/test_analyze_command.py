@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from calculator.cli import main
-from simulation.paper.analysis import analyze
 from simulation.cohorts.cohort_io import read_cohort, write_cohort
 from simulation.cohorts.generate import generate_cohort
 from simulation.cohorts.scenarios import get_scenario
+from simulation.paper.analysis import analyze
 
 
 @pytest.fixture(scope="module")

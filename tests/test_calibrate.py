@@ -8,8 +8,13 @@ import pytest
 from scipy.integrate import quad
 
 from simulation.cohorts import calibrate as cal
-from simulation.cohorts.calibrate import (Calibration, CalibrationError, calibrate, dropout_rate,
-                                  risk_distribution)
+from simulation.cohorts.calibrate import (
+    Calibration,
+    CalibrationError,
+    calibrate,
+    dropout_rate,
+    risk_distribution,
+)
 from simulation.cohorts.generate import censoring_times
 from simulation.cohorts.scenarios import BUILTINS, get_scenario
 

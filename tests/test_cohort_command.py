@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from calculator.cli import main
-from simulation.commands.cohort import BUILTIN_HELP
 from simulation.cohorts.cohort_io import read_cohort
 from simulation.cohorts.generate import COHORT_COLUMNS, generate_cohort
 from simulation.cohorts.scenarios import BUILTINS, get_scenario, truth
+from simulation.commands.cohort import BUILTIN_HELP
 
 
 def _read(path):

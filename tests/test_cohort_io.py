@@ -7,8 +7,13 @@ import re
 import numpy as np
 import pytest
 
-from simulation.cohorts.cohort_io import (COLUMN_NAMES, CohortFileError, cohort_to_csv_text,
-                                  read_cohort, write_cohort)
+from simulation.cohorts.cohort_io import (
+    COLUMN_NAMES,
+    CohortFileError,
+    cohort_to_csv_text,
+    read_cohort,
+    write_cohort,
+)
 
 GOOD_ROW = {"id": "p1", "age": "70", "sex": "M", "ecog": "1", "child_pugh_score": "6",
             "etiology": "hbv", "cirrhosis": "1", "extrahepatic_spread": "0",

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from calculator.pni import pni_is_high
-from simulation.cohorts.factors import (AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, FACTORS, code_factors,
-                                factor_matrix, pni_low, pni_values)
+from simulation.cohorts.factors import (
+    AFP_CUTOFF_NG_ML,
+    DEFAULT_PNI_CUTOFF,
+    FACTORS,
+    code_factors,
+    factor_matrix,
+    pni_low,
+    pni_values,
+)
 
 NAN = float("nan")
 

@@ -9,9 +9,17 @@ from calculator.published import TABLE1
 from simulation.cohorts.calibrate import calibrate
 from simulation.cohorts.describe import describe_cohort
 from simulation.cohorts.factors import code_factors, pni_values
-from simulation.cohorts.generate import (COHORT_COLUMNS, EXTRA_COLUMNS, MARGINALS,
-                                 SplitNormalMarginal, blom_extreme, cohort_to_frame,
-                                 generate_cohort, latent_cholesky, report_time)
+from simulation.cohorts.generate import (
+    COHORT_COLUMNS,
+    EXTRA_COLUMNS,
+    MARGINALS,
+    SplitNormalMarginal,
+    blom_extreme,
+    cohort_to_frame,
+    generate_cohort,
+    latent_cholesky,
+    report_time,
+)
 from simulation.cohorts.scenarios import get_scenario, truth
 
 N_LARGE = 100_000

@@ -8,12 +8,22 @@ import numpy as np
 import pytest
 
 from calculator.published import Z95
-from simulation.study.measures import (REFERENCE_N, cutoff_distribution, needs_reference,
-                                 performance, quantile_with_mcse, reference_rows,
-                                 summary_rows, truth_for, truth_kind)
-from simulation.paper.methods import METHODS, estimands_of
 from simulation.cohorts.scenarios import get_scenario, truth
+from simulation.paper.methods import METHODS, estimands_of
+from simulation.study.measures import (
+    cutoff_distribution,
+    performance,
+    quantile_with_mcse,
+    summary_rows,
+)
 from simulation.study.store import LedgerEntry, ReplicateRecord, ResultRow, Store
+from simulation.study.truth import (
+    REFERENCE_N,
+    needs_reference,
+    reference_rows,
+    truth_for,
+    truth_kind,
+)
 
 
 def test_performance_matches_table6_written_out():

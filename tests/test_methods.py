@@ -3,16 +3,23 @@
 import numpy as np
 import pytest
 
-from simulation.paper.analysis import analyze
-from simulation.stats.cox import cox_fit
-from simulation.stats.engines import get_engine
 from simulation.cohorts.factors import code_factors, pni_values
 from simulation.cohorts.generate import generate_cohort
-from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
-from simulation.paper.methods import (METHODS, analyze_stack, choose_maxstat, cutoff_candidates,
-                                estimands_of, lausen_schumacher_p, stack_cohorts)
-from simulation.stats.roc import youden_cutoff
 from simulation.cohorts.scenarios import get_scenario
+from simulation.paper.analysis import analyze
+from simulation.paper.methods import (
+    METHODS,
+    analyze_stack,
+    choose_maxstat,
+    cutoff_candidates,
+    estimands_of,
+    lausen_schumacher_p,
+)
+from simulation.stats.cox import cox_fit
+from simulation.stats.engines import get_engine
+from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
+from simulation.stats.roc import youden_cutoff
+from simulation.stats.stacking import stack_cohorts
 from simulation.study.seeds import replicate_rng
 
 

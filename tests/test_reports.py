@@ -132,10 +132,10 @@ def test_cohort_figures_draw_the_analysed_groups(cohort_run):
 
 def test_cohort_report_of_a_degenerate_cohort_explains_what_is_missing(tmp_path):
     """No survivors: no ROC, no Youden cut-off, no PNI groups; the report still builds."""
-    from simulation.paper.analysis import analyze
     from simulation.cohorts.generate import generate_cohort
-    from simulation.reports.cohort import cohort_report_html
     from simulation.cohorts.scenarios import get_scenario
+    from simulation.paper.analysis import analyze
+    from simulation.reports.cohort import cohort_report_html
 
     cohort = generate_cohort(get_scenario("tog2025"), 20, np.random.default_rng(3))
     cohort["os_event"] = np.ones(20)

@@ -10,9 +10,9 @@ import time
 import pytest
 
 import simulation.study.runner as runner
+from simulation.cohorts.scenarios import get_scenario
 from simulation.study.measures import summary_rows
 from simulation.study.runner import ChunkResult, StudyConfig, plan, run_study
-from simulation.cohorts.scenarios import get_scenario
 from simulation.study.store import Store, StudyFileError
 
 TABLES = ("replicates", "results", "failures", "reference")
@@ -114,7 +114,7 @@ def test_failed_replicate_is_counted_and_never_redrawn(tmp_path, monkeypatch):
     first = real(get_scenario("tog2025-null"), 58,
                  __import__("simulation.study.seeds").study.seeds.replicate_rng(3, "tog2025-null", 4))
     FAILING_AGE = [first["age"][0]]
-    monkeypatch.setattr(simulation.cohorts.generate, "generate_cohort", flaky)
+    monkeypatch.setattr(runner, "generate_cohort", flaky)
     path = tmp_path / "flaky.sqlite"
     outcome = quiet(config(replicates=6), path)
     assert outcome.failed >= 1 and outcome.written == 6

@@ -10,10 +10,21 @@ from calculator.errors import InputError
 from calculator.published import COHORT, PNI_CUTOFF, table4_row
 from simulation.cohorts.calibrate import reference_covariates
 from simulation.cohorts.factors import pni_low, pni_values
-from simulation.cohorts.scenarios import (BUILTINS, PNI_SLOPE, STEP_FACTORS, Effects, Scenario,
-                                  ScenarioError, accrual_window_months, example_toml_paths,
-                                  get_scenario, load_scenario_toml, published_targets,
-                                  scenario_from_dict, truth)
+from simulation.cohorts.scenarios import (
+    BUILTINS,
+    PNI_SLOPE,
+    STEP_FACTORS,
+    Effects,
+    Scenario,
+    ScenarioError,
+    accrual_window_months,
+    example_toml_paths,
+    get_scenario,
+    load_scenario_toml,
+    published_targets,
+    scenario_from_dict,
+    truth,
+)
 
 
 def test_tog2025_truth_is_table4_multivariable_as_adverse():

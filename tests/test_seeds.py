@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 
 from calculator.errors import InputError
-from simulation.study.seeds import (check_seed, reference_rng, replicate_rng,
-                              replicate_seed_sequence, scenario_key)
+from simulation.study.seeds import (
+    check_seed,
+    reference_rng,
+    replicate_rng,
+    replicate_seed_sequence,
+    scenario_key,
+)
 
 
 def test_same_key_same_stream():

@@ -10,8 +10,9 @@ import pytest
 from calculator.cli import main
 from simulation.cohorts.cohort_io import read_cohort
 from simulation.cohorts.generate import generate_cohort
-from simulation.paper.methods import analyze_stack, stack_cohorts
 from simulation.cohorts.scenarios import get_scenario
+from simulation.paper.methods import analyze_stack
+from simulation.stats.stacking import stack_cohorts
 from simulation.study.seeds import replicate_rng
 from simulation.study.store import Store
 

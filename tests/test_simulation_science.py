@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 from simulation.cohorts.generate import generate_cohort
-from simulation.study.measures import performance, proportion, summary_rows, truth_for
-from simulation.paper.methods import analyze_stack, stack_cohorts
-from simulation.study.runner import StudyConfig, run_study
 from simulation.cohorts.scenarios import get_scenario
+from simulation.paper.methods import analyze_stack
+from simulation.stats.stacking import stack_cohorts
+from simulation.study.measures import performance, proportion, summary_rows
+from simulation.study.runner import StudyConfig, run_study
 from simulation.study.seeds import replicate_rng
 from simulation.study.store import Store
+from simulation.study.truth import truth_for
 
 
 def stack_of(scenario, count, n, seed):

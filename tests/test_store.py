@@ -3,13 +3,18 @@
 import math
 import sqlite3
 
+import numpy as np
 import pytest
 
 from calculator.errors import InputError
-import numpy as np
-
-from simulation.study.store import (LedgerEntry, ReplicateRecord, ResultColumns, ResultRow, Store,
-                              StudyFileError)
+from simulation.study.store import (
+    LedgerEntry,
+    ReplicateRecord,
+    ResultColumns,
+    ResultRow,
+    Store,
+    StudyFileError,
+)
 
 FINGERPRINT = {"package": "hcc-prognosis", "version": "0.1.0", "seed": 1, "n": 58,
                "engine": "fast"}

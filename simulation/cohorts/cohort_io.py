@@ -29,7 +29,6 @@ import numpy as np
 from calculator.errors import InputError
 from calculator.units import QUANTITIES, measure, parse_number
 
-
 # ---------------------------------------------------------------------------------------
 # Problems
 # ---------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from calculator.pni import prognostic_nutritional_index
 from calculator.child_pugh import CLASS_B_MIN_SCORE
+from calculator.pni import prognostic_nutritional_index
 from calculator.published import AFP_CUTOFF, AGE_CUTOFF_YEARS, PNI_CUTOFF
 
 #: The eight factors of Table 4, in the table's order.

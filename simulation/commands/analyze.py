@@ -22,7 +22,6 @@ from calculator.errors import InputError
 from calculator.formatting import interval, number, p_value, text_table
 from calculator.published import PNI_CUTOFF
 
-
 HELP = "run the paper's analysis on a cohort CSV"
 
 

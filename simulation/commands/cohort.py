@@ -19,9 +19,9 @@ import json
 import sys
 from typing import Any
 
+from calculator.cli.errors import USAGE_EXIT_STATUS, report_input_error
 from calculator.errors import InputError
 from calculator.published import COHORT
-from calculator.cli.errors import USAGE_EXIT_STATUS, report_input_error
 
 #: Largest cohort the command writes (about 2 GB of CSV at most).
 MAX_N = 10_000_000

@@ -19,9 +19,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from calculator.cli.errors import report_input_error
 from calculator.errors import InputError
 from calculator.published import COHORT
-from calculator.cli.errors import report_input_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.cohorts.scenarios import Scenario

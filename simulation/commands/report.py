@@ -22,7 +22,6 @@ import argparse
 import os
 import sys
 
-
 HELP = "write the HTML report of a study"
 
 
@@ -44,8 +43,8 @@ def _error(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report; exit status 0, or 2 with a message on stderr."""
-    from calculator.errors import InputError
     from calculator.cli.errors import report_input_error
+    from calculator.errors import InputError
     from simulation.reports.study import read_study, study_figures, study_report_html
 
     try:

@@ -21,9 +21,9 @@ import argparse
 import os
 import sys
 
+from calculator.cli.errors import report_input_error
 from calculator.errors import InputError
 from calculator.published import COHORT
-from calculator.cli.errors import report_input_error
 
 BUILTIN_HELP = "tog2025, tog2025-null-pni, tog2025-null, tog2025-continuous"
 
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     # The command list imports every command module: numpy and the wings load here.
     from simulation.cohorts.scenarios import get_scenario
     from simulation.stats.engines import DEFAULT_ENGINE
-    from simulation.study.measures import REFERENCE_N
     from simulation.study.runner import DEFAULT_CHUNK_SIZE, StudyConfig, run_study
+    from simulation.study.truth import REFERENCE_N
 
     try:
         scenarios = tuple(get_scenario(name) for name in args.scenario)

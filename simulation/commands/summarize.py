@@ -21,9 +21,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from calculator.cli.errors import report_input_error
 from calculator.errors import InputError
 from calculator.published import PNI_CUTOFF
-from calculator.cli.errors import report_input_error
 
 #: Fields first in the CSV, in this order; the rest follow alphabetically.
 LEADING = ("scenario", "method", "estimand", "n_rep", "n_requested", "n_failed", "n_used",

@@ -30,16 +30,19 @@ import numpy as np
 from calculator.child_pugh import CLASS_B_MIN_SCORE
 from calculator.published import AGE_CUTOFF_YEARS
 from simulation.cohorts.cohort_io import COLUMN_NAMES, COLUMNS, TEXT_COLUMNS
+from simulation.cohorts.factors import (
+    AFP_CUTOFF_NG_ML,
+    DEFAULT_PNI_CUTOFF,
+    FACTORS,
+    code_factors,
+    pni_values,
+)
+from simulation.paper.screening import ENTRY_P, enters, usable
 from simulation.stats.engines import DEFAULT_ENGINE, Engine, get_engine
-from simulation.cohorts.factors import (AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, FACTORS, code_factors,
-                               pni_values)
 from simulation.stats.jsonsafe import finite_or_none
 from simulation.stats.km import km_median, risk_sets
 from simulation.stats.roc import roc_auc, youden_cutoff
 
-#: Significance level of the univariable screen that decides entry to the multivariable
-#: model (the paper: factors "significant in univariate analysis").
-ENTRY_P = 0.05
 #: Treatments, in the order the tables list them.
 TREATMENTS = ("sorafenib", "regorafenib", "cabozantinib", "other")
 #: Baseline (Table 1) summaries: numbers by median and range, categories by counts.
@@ -353,8 +356,9 @@ def _cox_univariable(time: np.ndarray, event: np.ndarray, coded: Mapping[str, np
         where = f"cox.univariable.{name}"
         rows = masks[b]
         x, e = coded[name][rows], event[rows]
-        usable = bool(fit.converged[b]) and not bool(fit.separated[b, 0])
-        out[name] = _cox_entry(fit, b, 0, int(rows.sum()), int(e.sum()), int(x.sum()), usable)
+        fit_usable = bool(usable(fit.converged[b], fit.separated[b]))
+        out[name] = _cox_entry(fit, b, 0, int(rows.sum()), int(e.sum()), int(x.sum()),
+                               fit_usable)
         if fit.separated[b, 0]:
             flags.add(where, _separation_reason(FACTOR_LABELS[name], x, e))
         elif not fit.converged[b]:
@@ -387,12 +391,12 @@ def _cox_multivariable(time: np.ndarray, event: np.ndarray, coded: Mapping[str, 
     fit = engine.cox_fit(np.nan_to_num(time)[None], np.nan_to_num(event)[None], X, rows[None],
                          np.array(active)[None])
     separated = [name for j, name in enumerate(entered) if active[j] and fit.separated[0, j]]
-    usable = bool(fit.converged[0]) and not separated
+    fit_usable = bool(usable(fit.converged[0], fit.separated[0] & np.array(active)))
     for j, name in enumerate(entered):
         if active[j]:
             x = coded[name][rows]
             out[name] = _cox_entry(fit, 0, j, int(rows.sum()), int(e.sum()), int(x.sum()),
-                                   usable)
+                                   fit_usable)
     for name in separated:
         flags.add(f"cox.multivariable.{name}",
                   _separation_reason(FACTOR_LABELS[name], coded[name][rows], e)
@@ -495,8 +499,9 @@ def analyze(cohort: Mapping[str, Any], pni_cutoff: float | str = DEFAULT_PNI_CUT
           "pfs": _km_section(pfs_time, pfs_event, groups, "pfs", flags)}
     logrank = _logrank_section(os_time, os_event, coded, chosen_engine, flags)
     univariable = _cox_univariable(os_time, os_event, coded, chosen_engine, flags)
-    entered = [name for name in FACTORS
-               if univariable[name]["p"] is not None and univariable[name]["p"] < ENTRY_P]
+    screened = enters([np.nan if univariable[name]["p"] is None else univariable[name]["p"]
+                       for name in FACTORS])
+    entered = [name for name, passes in zip(FACTORS, screened) if passes]
     multivariable = _cox_multivariable(os_time, os_event, coded, entered, chosen_engine, flags)
 
     return {

@@ -59,9 +59,17 @@ from typing import Any
 
 import numpy as np
 
+from simulation.cohorts.factors import (
+    DEFAULT_PNI_CUTOFF,
+    FACTORS,
+    code_factors,
+    pni_low,
+    pni_values,
+)
+from simulation.paper.screening import enters, independent, usable
 from simulation.stats.engines import DEFAULT_ENGINE, Engine, get_engine
-from simulation.cohorts.factors import DEFAULT_PNI_CUTOFF, FACTORS, code_factors, pni_low, pni_values
 from simulation.stats.roc import youden_cutoff
+from simulation.stats.stacking import varies
 
 #: Bump when a method's definition changes (part of a study's fingerprint).
 METHODS_VERSION = 1
@@ -85,8 +93,6 @@ FIXED_CUTOFF = DEFAULT_PNI_CUTOFF
 #: maxstat searches cut-offs that leave between these shares of patients in the low group.
 MAXSTAT_MIN_SHARE = 0.1
 MAXSTAT_MAX_SHARE = 0.9
-#: Significance level of the univariable screen and of "independent predictor".
-ALPHA = 0.05
 
 
 def estimands_of(method: str) -> tuple[str, ...]:
@@ -122,22 +128,6 @@ def lausen_schumacher_p(b: Any, min_share: float = MAXSTAT_MIN_SHARE,
         log_ratio = np.log(max_share * (1.0 - min_share) / ((1.0 - max_share) * min_share))
         p = 4.0 * density / b + density * (b - 1.0 / b) * log_ratio
     return np.where(np.isnan(b), np.nan, np.where(b < 1.0, 1.0, np.clip(p, 0.0, 1.0)))
-
-
-def stack_cohorts(cohorts: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Stack cohorts of equal size into ``(B, n)`` columns."""
-    if not cohorts:
-        raise ValueError("stack_cohorts needs at least one cohort")
-    sizes = {len(c["os_months"]) for c in cohorts}
-    if len(sizes) != 1:
-        raise ValueError(f"cohorts of a stack must have the same size; got sizes {sorted(sizes)}")
-    return {name: np.stack([np.asarray(c[name]) for c in cohorts])
-            for name in cohorts[0]}
-
-
-def varies(x: np.ndarray) -> np.ndarray:
-    """``(..., n) -> (...)``: the column takes at least two values (NaN-free input)."""
-    return np.nanmax(x, axis=-1) > np.nanmin(x, axis=-1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -264,10 +254,10 @@ def _fit_models(engine: Engine, time: np.ndarray, event: np.ndarray, X: np.ndarr
             target[rows, order] = np.where(packed_active, source, np.nan)
         converged[need] = fit.converged
         separated[rows, order] = fit.separated & packed_active
-    usable = converged & ~separated.any(axis=1)
+    fit_usable = usable(converged, separated)
     flag = np.full(M, "ok", dtype=object)
     detail = np.full(M, "", dtype=object)
-    for m in np.flatnonzero(~usable):
+    for m in np.flatnonzero(~fit_usable):
         if not has_events[m]:
             flag[m], detail[m] = "no-events", "no deaths in the cohort"
         elif not need[m]:
@@ -277,7 +267,7 @@ def _fit_models(engine: Engine, time: np.ndarray, event: np.ndarray, X: np.ndarr
             flag[m], detail[m] = "separated", f"complete separation ({which}): no finite estimate"
         else:
             flag[m], detail[m] = "not-converged", "the Cox fit did not converge"
-    return _Fits(coef, se, pval, lower, upper, active, usable, flag, detail)
+    return _Fits(coef, se, pval, lower, upper, active, fit_usable, flag, detail)
 
 
 # ---------------------------------------------------------------------------------------
@@ -372,6 +362,7 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = DEFAUL
     >>> from simulation.cohorts.scenarios import get_scenario
     >>> cohorts = [generate_cohort(get_scenario("tog2025"), 58, np.random.default_rng(s))
     ...            for s in range(3)]
+    >>> from simulation.stats.stacking import stack_cohorts
     >>> out = analyze_stack(stack_cohorts(cohorts), methods=("fixed",))
     >>> out.results[("fixed", "pni_mv_loghr")].estimate.shape
     (3,)
@@ -471,7 +462,8 @@ def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[st
                coded: Mapping[str, np.ndarray], pni_column: Mapping[str, np.ndarray],
                choices: Mapping[str, CutoffChoice], engine: Engine, time: np.ndarray,
                event: np.ndarray, B: int) -> None:
-    """The paper's procedure: univariable screen at p < ALPHA, then a multivariable model."""
+    """The paper's procedure (:mod:`simulation.paper.screening`): univariable screen, then
+    a multivariable model of the factors that pass."""
     M = len(methods)
     offset = M * B
     screen_other = {}
@@ -489,8 +481,7 @@ def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[st
         for f in FACTORS:
             columns.append(pni_column[m] if f == "pni_low" else coded[f])
             p_screen = pni_p if f == "pni_low" else screen_other[f]
-            with np.errstate(invalid="ignore"):
-                entered_flags.append(np.nan_to_num(p_screen, nan=1.0) < ALPHA)
+            entered_flags.append(enters(p_screen))
         X_parts.append(np.stack(columns, axis=-1))
         entered_parts.append(np.stack(entered_flags, axis=-1))
     entered_all = np.concatenate(entered_parts)
@@ -506,8 +497,7 @@ def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[st
             # A factor that did not enter is "not selected", a valid outcome; one that
             # entered a model that could not be fitted, or a cohort without deaths, is not.
             ok = (~entered | in_model.ok) & ~no_events
-            with np.errstate(invalid="ignore"):
-                chosen = entered & in_model.ok & (in_model.p < ALPHA)
+            chosen = independent(entered, in_model.ok, in_model.p)
             flag = np.where(ok, "ok", np.where(no_events, "no-events", in_model.flag))
             detail = np.where(ok, "", np.where(no_events, "no deaths in the cohort",
                                                in_model.detail))

@@ -33,10 +33,9 @@ from calculator.published import (
     PNI_MEDIANS_WITHHELD,
     table4_row,
 )
-from simulation.reports import figures
-from simulation.paper.analysis import LOGRANK_LABELS as PLAIN_LOGRANK_LABELS
 from simulation.cohorts.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, pni_low
-from simulation.reports import html
+from simulation.paper.analysis import LOGRANK_LABELS as PLAIN_LOGRANK_LABELS
+from simulation.reports import figures, html
 from simulation.reports.html import Cell, Row, Section, number, text
 from simulation.reports.table1 import HEADERS as TABLE1_HEADERS
 from simulation.reports.table1 import table1_rows
@@ -181,8 +180,8 @@ def roc_rows(record: Mapping[str, Any]) -> list[Row]:
 
 def coded_cohort(cohort: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """OS columns, PNI and the eight factors of ``cohort``, PNI coded at the record's cut-off."""
-    from simulation.paper.analysis import normalise_cohort
     from simulation.cohorts.factors import code_factors
+    from simulation.paper.analysis import normalise_cohort
 
     data = normalise_cohort(cohort)
     cutoff = record["pni_cutoff_used"]

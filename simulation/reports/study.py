@@ -34,9 +34,8 @@ import numpy as np
 
 from calculator import __version__
 from calculator.published import CITATION
-from simulation.reports import figures
 from simulation.cohorts.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF
-from simulation.reports import html
+from simulation.reports import figures, html
 from simulation.reports.html import Cell, Row, Section, text
 
 PUBLISHED_PNI = DEFAULT_PNI_CUTOFF
@@ -97,8 +96,8 @@ def read_study(path: str | os.PathLike[str]) -> StudyData:
 
     Raises :class:`simulation.study.store.StudyFileError` for a missing or foreign file.
     """
-    from simulation.study.measures import summary_rows
     from simulation.paper.methods import METHODS
+    from simulation.study.measures import summary_rows
     from simulation.study.store import Store
 
     with Store(os.fspath(path), create=False) as store:
@@ -177,9 +176,9 @@ def _scenario_objects(data: StudyData) -> dict[str, Any]:
 def is_null(scenario: Any, estimand: str) -> bool:
     """The estimand's factor has no effect in ``scenario`` (so rejections are type I
     errors)."""
-    from simulation.study.measures import pni_has_effect
-    from simulation.paper.methods import ESTIMAND_FACTOR
     from simulation.cohorts.scenarios import truth
+    from simulation.paper.methods import ESTIMAND_FACTOR
+    from simulation.study.truth import pni_has_effect
 
     prefix = estimand.partition("_")[0]
     if prefix not in ESTIMAND_FACTOR or estimand == "cutoff":

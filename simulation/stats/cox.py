@@ -32,7 +32,7 @@ import numpy as np
 
 from calculator.errors import InputError
 from calculator.published import Z95
-from simulation.stats.km import tie_groups
+from simulation.stats.stacking import tie_groups
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from calculator.published import Z95
+from simulation.stats.stacking import stack_inputs, take_last, tie_groups, unstack
 
 #: Two survival levels closer than this count as equal (R ``quantile.survfit``'s default
 #: tolerance, ``sqrt(.Machine$double.eps)``).
@@ -48,46 +49,8 @@ COLLETT_LOWER_LEVEL = 0.45
 
 
 # ---------------------------------------------------------------------------------------
-# Shapes
-# ---------------------------------------------------------------------------------------
-
-def stack_inputs(*arrays: Any, mask: Any = None) -> tuple[tuple[int, ...], list[np.ndarray],
-                                                       np.ndarray]:
-    """Flatten ``(..., n)`` inputs to ``(B, n)``; returns the leading shape, the arrays
-    (as float) and the bool mask (all True when None), broadcast to one shape.
-
-    A 1-D input is one cohort, leading shape ``()``.
-    """
-    converted = [np.asarray(a, dtype=float) for a in arrays]
-    if mask is not None:
-        converted.append(np.asarray(mask, dtype=bool))
-    shape = np.broadcast_shapes(*(a.shape for a in converted))
-    if len(shape) == 0:
-        raise ValueError("expected arrays of shape (n,) or (..., n); got scalars")
-    out = [np.broadcast_to(a, shape).reshape(-1, shape[-1]) for a in converted]
-    if mask is None:
-        mask_out = np.ones(out[0].shape, dtype=bool)
-    else:
-        mask_out = out.pop().astype(bool)
-    return shape[:-1], out, mask_out
-
-
-def unstack(value: np.ndarray, lead: tuple[int, ...]) -> np.ndarray:
-    """Undo :func:`stack_inputs` on a per-cohort result of shape ``(B, ...)``."""
-    return value.reshape(lead + value.shape[1:])
-
-
-# ---------------------------------------------------------------------------------------
 # Risk sets: the sorted stack shared by Kaplan-Meier and the log-rank test
 # ---------------------------------------------------------------------------------------
-
-def _take(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``take_along_axis`` on the last axis, with ``index (B, n)`` broadcast over any
-    axes that ``values (B, ..., n)`` has in between."""
-    extra = values.ndim - index.ndim
-    idx = index.reshape(index.shape[:1] + (1,) * extra + index.shape[1:])
-    return np.take_along_axis(values, np.broadcast_to(idx, values.shape), axis=-1)
-
 
 @dataclass(frozen=True)
 class RiskSets:
@@ -118,7 +81,7 @@ class RiskSets:
 
     def sort(self, values: np.ndarray) -> np.ndarray:
         """``values (B, ..., n)`` in the time order of each cohort."""
-        return _take(np.asarray(values), self.order)
+        return take_last(np.asarray(values), self.order)
 
     def tally(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """At-risk and tie-group totals of sorted ``weights (B, ..., n)``.
@@ -127,30 +90,8 @@ class RiskSets:
         the row's time, and over the row's tie group (complete at ``step`` positions).
         """
         cumulative = np.cumsum(weights, axis=-1)
-        before_group = _take(cumulative - weights, self.first)
+        before_group = take_last(cumulative - weights, self.first)
         return cumulative[..., -1:] - before_group, cumulative - before_group
-
-
-def tie_groups(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and last position of each row's run of equal values in sorted ``(B, n)``.
-
-    The ties of a sorted stack (equal times, equal marker values) as index arrays of the
-    same shape, for the risk sets here, the Efron sums of :mod:`simulation.stats.cox` and the
-    mid-ranks of :mod:`simulation.stats.roc`.
-
-    >>> first, last = tie_groups(np.array([[1.0, 2.0, 2.0, 2.0, 5.0]]))
-    >>> first.tolist(), last.tolist()
-    ([[0, 1, 1, 1, 4]], [[0, 3, 3, 3, 4]])
-    """
-    n = ordered.shape[-1]
-    position = np.arange(n)
-    starts = np.ones(ordered.shape, dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones(ordered.shape, dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
-    last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=-1)[:, ::-1]
-    return first, last
 
 
 def risk_sets(time: np.ndarray, event: np.ndarray, mask: np.ndarray) -> RiskSets:

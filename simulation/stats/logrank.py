@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from simulation.stats.km import RiskSets, risk_sets, stack_inputs, unstack
+from simulation.stats.km import RiskSets, risk_sets
+from simulation.stats.stacking import stack_inputs, unstack
 
 
 @dataclass(frozen=True)

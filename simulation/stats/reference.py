@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 
 from simulation.stats.cox import CoxFit, as_stack, wald_fit
-from simulation.stats.km import stack_inputs, unstack
 from simulation.stats.logrank import LogrankResult, logrank_test
-
+from simulation.stats.stacking import stack_inputs, unstack
 
 #: lifelines' Newton-Raphson stopping rules, tightened for comparisons at 1e-6. With
 #: ``{"precision": 1e-12}`` alone it still stops once the Newton decrement

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from calculator.published import Z95
-from simulation.stats.km import stack_inputs, tie_groups, unstack
+from simulation.stats.stacking import stack_inputs, tie_groups, unstack
 
 
 def midranks(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

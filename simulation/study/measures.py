@@ -20,15 +20,7 @@ A quantile :math:`q` of the cut-off's distribution gets the distribution-free Mo
 SE :math:`(x_{(u)} - x_{(l)}) / (2 \\cdot 1.96)`, with :math:`l, u = nq \\mp 1.96\\sqrt{nq(1-q)}`
 the ranks of its binomial 95% interval (Conover 1999, section 3.2).
 
-**Truth.** Where the analysis model contains the generating model, the truth is the
-generating conditional log-HR (:func:`simulation.cohorts.scenarios.truth`); for the data-driven
-cut-offs under a step truth the estimand is the log-HR of the true step, so their bias
-includes what choosing the cut-off costs. Where the analysis model is not the truth (a
-continuous PNI effect analysed dichotomised; a univariable model when other factors act;
-a step analysed as continuous), the truth is a **large-sample reference**: the method
-applied to one cohort of :data:`REFERENCE_N` patients drawn from the scenario with its own
-seed stream (:func:`simulation.study.seeds.reference_rng`), computed once per scenario with the
-fast engine and stored in the study file, labelled as such with its model SE.
+The true value each estimand is compared with comes from :mod:`simulation.study.truth`.
 
 References
 ----------
@@ -41,167 +33,28 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from calculator.published import Z95
+from simulation.cohorts.scenarios import Scenario, scenario_from_dict
+from simulation.paper.methods import (
+    LOGHR_ESTIMANDS,
+    MAXSTAT_MAX_SHARE,
+    MAXSTAT_MIN_SHARE,
+    METHODS,
+    estimands_of,
+)
 from simulation.stats.jsonsafe import finite_or_none
-from simulation.paper.methods import (ALPHA, DICHOTOMISED, ESTIMAND_FACTOR,
-                                FIXED_CUTOFF, LOGHR_ESTIMANDS, MAXSTAT_MAX_SHARE,
-                                MAXSTAT_MIN_SHARE, METHODS, MV_FACTORS, SELECTED_ESTIMANDS,
-                                analyze_stack, estimands_of, stack_cohorts)
-from simulation.cohorts.scenarios import PNI_SLOPE, Scenario, truth
 from simulation.study.store import ResultColumns
+from simulation.study.truth import truth_for
 
-#: Patients in the cohort of a large-sample reference value.
-REFERENCE_N = 500_000
+#: Nominal level of the tests whose rejection rate (power, type I error) is measured.
+TEST_LEVEL = 0.05
 #: Quantiles of the cut-off's distribution that ``summarize`` reports.
 CUTOFF_QUANTILES = {"q025": 0.025, "median": 0.5, "q975": 0.975}
-
-
-@dataclass(frozen=True)
-class Truth:
-    """The value an estimand is compared with.
-
-    ``kind`` is ``generating`` (from the scenario's model), ``reference`` (large-sample
-    reference value, with its ``se``) or ``none`` (no true value: the ``*_selected``
-    shares, or a cut-off where PNI has no effect).
-    """
-
-    value: float | None
-    kind: str
-    se: float | None
-    label: str
-
-
-# ---------------------------------------------------------------------------------------
-# Which truth applies
-# ---------------------------------------------------------------------------------------
-
-def _model_factors(estimand: str) -> tuple[str, ...]:
-    prefix, _, model = estimand.partition("_")
-    if model.startswith("uv"):
-        return (ESTIMAND_FACTOR[prefix],)
-    return MV_FACTORS
-
-
-def model_holds_truth(scenario: Scenario, method: str, estimand: str) -> bool:
-    """True when the analysis model of ``estimand`` contains the generating model.
-
-    Every factor with a non-zero generating effect must be in the model with the right
-    form: a PNI step for the dichotomising methods (at the true cut-off for ``fixed``;
-    for the data-driven cut-offs the estimand *is* the true step's log-HR), a PNI slope
-    for ``continuous``.
-    """
-    in_model = _model_factors(estimand)
-    for name, beta in truth(scenario).items():
-        if beta == 0.0:
-            continue
-        if name == "pni_low":
-            ok = ("pni_low" in in_model and method in DICHOTOMISED
-                  and (method != "fixed" or scenario.pni_cutoff == FIXED_CUTOFF))
-        elif name == PNI_SLOPE:
-            ok = "pni_low" in in_model and method == "continuous"
-        else:
-            ok = name in in_model
-        if not ok:
-            return False
-    return True
-
-
-def generating_value(scenario: Scenario, method: str, estimand: str) -> float:
-    """The generating coefficient of the estimand's factor (0 if it has no effect)."""
-    effects = truth(scenario)
-    factor = ESTIMAND_FACTOR[estimand.partition("_")[0]]
-    if factor == "pni_low":
-        return float(effects.get(PNI_SLOPE if method == "continuous" else "pni_low", 0.0))
-    return float(effects.get(factor, 0.0))
-
-
-def pni_has_effect(scenario: Scenario) -> bool:
-    """Whether PNI acts in the scenario (a step or a slope other than 0)."""
-    effects = truth(scenario)
-    return effects.get("pni_low", 0.0) != 0.0 or effects.get(PNI_SLOPE, 0.0) != 0.0
-
-
-def truth_kind(scenario: Scenario, method: str, estimand: str) -> str:
-    """``generating``, ``reference`` or ``none`` for this (method, estimand)."""
-    if estimand in SELECTED_ESTIMANDS:
-        return "none"
-    if estimand == "cutoff":
-        if not pni_has_effect(scenario):
-            return "none"
-        return "generating" if scenario.pni_effect == "step" else "reference"
-    return "generating" if model_holds_truth(scenario, method, estimand) else "reference"
-
-
-def needs_reference(scenario: Scenario, methods: Sequence[str] = METHODS) -> bool:
-    """Whether any estimand of ``scenario`` is compared with a reference value."""
-    return any(truth_kind(scenario, m, e) == "reference"
-               for m in methods for e in estimands_of(m))
-
-
-def reference_label(method: str, n: int, seed: int) -> str:
-    """How a reference value was obtained, for the summary."""
-    return (f"large-sample reference: the {method} method applied to one cohort of "
-            f"{n:,} patients drawn from the scenario (root seed {seed}, reference stream)")
-
-
-def reference_rows(scenario: Scenario, seed: int, n: int = REFERENCE_N,
-                   methods: Sequence[str] = METHODS
-                   ) -> list[tuple[str, str, float | None, float | None, str]]:
-    """``(method, estimand, value, se, label)`` of each method applied to one big cohort.
-
-    The cohort is drawn with :func:`simulation.study.seeds.reference_rng` (a stream no
-    replicate uses) and analysed with the fast engine, one method at a time to bound
-    memory. Values are stored for every log-HR and cut-off estimand; the selection shares
-    have no reference.
-    """
-    from simulation.cohorts.generate import generate_cohort
-    from simulation.study.seeds import reference_rng
-
-    cohort = generate_cohort(scenario, int(n), reference_rng(seed, scenario.name))
-    stack = stack_cohorts([cohort])
-    del cohort
-    rows: list[tuple[str, str, float | None, float | None, str]] = []
-    for method in methods:
-        out = analyze_stack(stack, "fast", (method,), selection=False)
-        for estimand in estimands_of(method):
-            if estimand in SELECTED_ESTIMANDS:
-                continue
-            result = out.results[(method, estimand)]
-            value = float(result.estimate[0]) if result.ok[0] else None
-            se = finite_or_none(result.se[0]) if result.ok[0] else None
-            rows.append((method, estimand, value, se, reference_label(method, int(n), seed)))
-    return rows
-
-
-def truth_for(scenario: Scenario, method: str, estimand: str,
-              reference: Mapping[tuple[str, str], tuple[Any, Any, int, str]]) -> Truth:
-    """The :class:`Truth` of one (method, estimand) of ``scenario``.
-
-    ``reference`` maps ``(method, estimand)`` to ``(value, se, n, label)`` as
-    :meth:`simulation.study.store.Store.reference` returns it.
-    """
-    kind = truth_kind(scenario, method, estimand)
-    if kind == "none":
-        what = ("the share of replicates that call the factor an independent predictor"
-                if estimand in SELECTED_ESTIMANDS else "PNI has no effect: no true cut-off")
-        return Truth(None, "none", None, what)
-    if kind == "generating":
-        if estimand == "cutoff":
-            return Truth(float(scenario.pni_cutoff), kind, None,
-                         "generating: the true PNI step")
-        return Truth(generating_value(scenario, method, estimand), kind, None,
-                     "generating conditional log-HR")
-    if (method, estimand) not in reference:
-        return Truth(None, "reference", None, "large-sample reference not computed")
-    value, se, n, label = reference[(method, estimand)]
-    return Truth(None if value is None else float(value), "reference",
-                 None if se is None else float(se), label)
 
 
 # ---------------------------------------------------------------------------------------
@@ -226,7 +79,7 @@ PERFORMANCE_FIELDS: tuple[str, ...] = (
 
 def performance(estimate: np.ndarray, se: np.ndarray, ci_lower: np.ndarray,
                 ci_upper: np.ndarray, p: np.ndarray, theta: float | None,
-                alpha: float = ALPHA) -> dict[str, float | None]:
+                alpha: float = TEST_LEVEL) -> dict[str, float | None]:
     """Morris, White & Crowther (2019) Table 6 measures of usable replicates.
 
     Returns ``mean``, ``bias``, ``empse``, ``mse``, ``modse``, ``relerr_modse``,
@@ -330,8 +183,6 @@ def summary_rows(store: Any) -> list[dict[str, Any]]:
     rate of the plain Wald p (it differs from ``rejection`` for maxstat's univariable
     PNI, whose own p is the Lausen-Schumacher one).
     """
-    from simulation.cohorts.scenarios import scenario_from_dict
-
     out: list[dict[str, Any]] = []
     for name, definition, requested in store.scenarios():
         scenario = scenario_from_dict(definition)
@@ -371,7 +222,7 @@ def _summary_row(scenario: Scenario, method: str, estimand: str, columns: Result
     if estimand in LOGHR_ESTIMANDS or estimand == "cutoff":
         measures = performance(estimate, columns.se[used], columns.ci_lower[used],
                                columns.ci_upper[used], columns.p[used], theta.value)
-        naive, naive_mcse = (proportion(columns.p_naive[used] < ALPHA) if n_used
+        naive, naive_mcse = (proportion(columns.p_naive[used] < TEST_LEVEL) if n_used
                              else (None, None))
         if estimand == "cutoff":
             for key in ("modse", "modse_mcse", "relerr_modse", "relerr_modse_mcse",

@@ -40,16 +40,33 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from calculator import __version__
 from calculator.errors import InputError
+from simulation.cohorts.generate import generate_cohort
+from simulation.cohorts.scenarios import Scenario, scenario_from_dict
+from simulation.paper.methods import (
+    MAXSTAT_MAX_SHARE,
+    MAXSTAT_MIN_SHARE,
+    METHODS,
+    METHODS_VERSION,
+    analyze_stack,
+    estimands_of,
+)
 from simulation.stats.engines import DEFAULT_ENGINE, get_engine
 from simulation.stats.jsonsafe import finite_or_none
-from simulation.study.measures import REFERENCE_N, needs_reference, reference_rows
-from simulation.paper.methods import (MAXSTAT_MAX_SHARE, MAXSTAT_MIN_SHARE, METHODS,
-                                METHODS_VERSION, estimands_of)
-from simulation.cohorts.scenarios import Scenario
-from simulation.study.store import (LedgerEntry, ReplicateRecord, ResultRow, Store, StudyFileError,
-                              canonical_json)
+from simulation.stats.stacking import stack_cohorts
+from simulation.study.seeds import check_seed, replicate_rng
+from simulation.study.store import (
+    LedgerEntry,
+    ReplicateRecord,
+    ResultRow,
+    Store,
+    StudyFileError,
+    canonical_json,
+)
+from simulation.study.truth import REFERENCE_N, needs_reference, reference_rows
 
 #: Replicates per block when a new study does not say otherwise.
 DEFAULT_CHUNK_SIZE = 100
@@ -68,8 +85,6 @@ class StudyConfig:
     reference_n: int = REFERENCE_N
 
     def __post_init__(self) -> None:
-        from simulation.study.seeds import check_seed
-
         check_seed(self.seed)
         for name, value, low in (("replicates", self.replicates, 1), ("n", self.n, 10),
                                  ("chunk_size", self.chunk_size, 1),
@@ -125,7 +140,6 @@ class ChunkResult:
 def _scenario(definition: str) -> Scenario:
     import json
 
-    from simulation.cohorts.scenarios import scenario_from_dict
 
     return scenario_from_dict(json.loads(definition))
 
@@ -175,10 +189,6 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     Warnings are recorded in the ledger (under the block's first replicate), whatever
     the warning filters of the calling process.
     """
-    from simulation.cohorts.generate import generate_cohort
-    from simulation.paper.methods import analyze_stack, stack_cohorts
-    from simulation.study.seeds import replicate_rng
-
     scenario = _scenario(task.scenario)
     name = scenario.name
     cohorts: dict[int, Any] = {}
@@ -359,8 +369,6 @@ def _local_results(tasks: Sequence[ChunkTask]) -> Iterator[ChunkResult]:
 
 
 def _progress(total: int, enabled: bool) -> Any:
-    from tqdm import tqdm
-
     return tqdm(total=total, unit="rep", desc="replicates", disable=not enabled,
                 file=sys.stderr, smoothing=0.1, dynamic_ncols=True)
 
