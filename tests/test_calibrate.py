@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from simulation.cohorts import calibrate as cal
 from simulation.cohorts.calibrate import (
     Calibration,
     CalibrationError,
@@ -15,6 +14,7 @@ from simulation.cohorts.calibrate import (
     dropout_rate,
     risk_distribution,
 )
+from simulation.cohorts.covariates import reference_covariates
 from simulation.cohorts.generate import censoring_times
 from simulation.cohorts.scenarios import BUILTINS, get_scenario
 
@@ -92,7 +92,7 @@ def test_deterministic_and_cached():
     first = calibrate(scenario)
     assert calibrate(scenario) is first
     calibrate.cache_clear()
-    cal.reference_covariates.cache_clear()
+    reference_covariates.cache_clear()
     again = calibrate(scenario)
     assert again == first and again is not first
     assert isinstance(first, Calibration) and first.to_dict()["os_scale_months"] > 0

@@ -7,17 +7,19 @@ from lifelines import CoxPHFitter
 
 from calculator.published import TABLE1
 from simulation.cohorts.calibrate import calibrate
+from simulation.cohorts.covariates import (
+    MARGINALS,
+    SplitNormalMarginal,
+    blom_extreme,
+    latent_cholesky,
+)
 from simulation.cohorts.describe import describe_cohort
 from simulation.cohorts.factors import code_factors, pni_values
 from simulation.cohorts.generate import (
     COHORT_COLUMNS,
     EXTRA_COLUMNS,
-    MARGINALS,
-    SplitNormalMarginal,
-    blom_extreme,
     cohort_to_frame,
     generate_cohort,
-    latent_cholesky,
     report_time,
 )
 from simulation.cohorts.scenarios import get_scenario, truth

@@ -8,7 +8,7 @@ import pytest
 
 from calculator.errors import InputError
 from calculator.published import COHORT, PNI_CUTOFF, table4_row
-from simulation.cohorts.calibrate import reference_covariates
+from simulation.cohorts.covariates import reference_covariates
 from simulation.cohorts.factors import pni_low, pni_values
 from simulation.cohorts.scenarios import (
     BUILTINS,

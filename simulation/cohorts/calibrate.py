@@ -49,23 +49,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import brentq
 
 from calculator.errors import InputError
-from simulation.cohorts.factors import pni_low, pni_values
-from simulation.cohorts.generate import draw_covariates, linear_predictor
+from simulation.cohorts.covariates import reference_covariates
+from simulation.cohorts.scenarios import Scenario, linear_predictor
 
-if TYPE_CHECKING:  # pragma: no cover
-    from simulation.cohorts.scenarios import Scenario
-
-#: Size of the fixed reference sample that stands for the covariate distribution.
-REFERENCE_SIZE = 200_000
-#: Seed of the reference sample (fixed, so calibration is deterministic).
-REFERENCE_SEED = 20250293
 #: Gauss-Legendre nodes per integration piece.
 QUADRATURE_NODES = 64
 
@@ -94,12 +86,6 @@ class Calibration:
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
-
-
-@lru_cache(maxsize=4)
-def reference_covariates(ecog2_share: float) -> dict[str, np.ndarray]:
-    """The fixed reference sample of covariates (seed :data:`REFERENCE_SEED`)."""
-    return draw_covariates(REFERENCE_SIZE, np.random.default_rng(REFERENCE_SEED), ecog2_share)
 
 
 def risk_distribution(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -285,26 +271,3 @@ def calibrate(scenario: Scenario) -> Calibration:
                                                     targets.median_pfs_months),
         expected_pfs_event_fraction=event_fraction(pfs_cdf(k_p), after, accrual, rate),
     )
-
-
-def matched_pni_slope(step_log_hr: float, cutoff: float, ecog2_share: float) -> float:
-    """A log-linear PNI slope matched to a step effect at ``cutoff``.
-
-    The slope :math:`\\gamma` (log-HR per PNI unit increase) is chosen so that the mean
-    linear predictor of the low-PNI group exceeds that of the high-PNI group by the step's
-    log-HR, in the reference covariate sample:
-
-    .. math::
-        \\gamma = -\\beta_{\\mathrm{step}} \\big/ \\bigl(\\mathrm{E}[\\mathrm{PNI} \\mid
-        \\mathrm{PNI} \\ge c] - \\mathrm{E}[\\mathrm{PNI} \\mid \\mathrm{PNI} < c]\\bigr)
-
-    So a continuous truth separates the two groups defined by the published cut-off by
-    as much, on average, as the published step does; a Cox model with the dichotomised
-    PNI then estimates an HR of comparable size (not equal: the dichotomised model is
-    misspecified, and its large-sample value is a reference to be computed from data).
-    """
-    ref = reference_covariates(ecog2_share)
-    pni = pni_values(ref["albumin_g_l"], ref["lymphocytes_10e9_l"])
-    low = pni_low(pni, cutoff) == 1.0
-    contrast = pni[~low].mean() - pni[low].mean()
-    return float(-step_log_hr / contrast)

@@ -21,13 +21,19 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 from typing import IO, Any
 
 import numpy as np
 
 from calculator.errors import InputError
 from calculator.units import QUANTITIES, measure, parse_number
+from simulation.cohorts.schema import (
+    COLUMN_NAMES,
+    COLUMNS_BY_NAME,
+    TEXT_COLUMNS,
+    Column,
+    plain_number,
+)
 
 # ---------------------------------------------------------------------------------------
 # Problems
@@ -71,85 +77,6 @@ class CohortFileError(ValueError):
     def to_json(self) -> dict[str, list[dict[str, Any]]]:
         """``{"errors": [{"row", "line", "column", "value", "allowed", "message"}, ...]}``."""
         return {"errors": [asdict(p) for p in self.problems]}
-
-
-# ---------------------------------------------------------------------------------------
-# Columns
-# ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Column:
-    """A cohort column: its kind and what it accepts.
-
-    ``kind`` is ``"text"`` (free), ``"level"`` (one of ``levels``), ``"code"`` (one of
-    the integers ``levels``), ``"number"`` (between ``low`` and ``high``) or ``"lab"``
-    (a laboratory value in its canonical unit, limits from :mod:`calculator.units`).
-    """
-
-    name: str
-    kind: str
-    description: str
-    levels: tuple[Any, ...] = ()
-    low: float | None = None
-    high: float | None = None
-    unit: str = ""
-    quantity: str | None = None
-    hint: str | None = None
-
-    @property
-    def allowed(self) -> str:
-        if self.kind in ("level", "code"):
-            return " or ".join(", ".join(map(str, self.levels)).rsplit(", ", 1))
-        if self.kind in ("number", "lab"):
-            low, high = self.limits
-            unit = f" {self.unit}" if self.unit else ""
-            return f"a number from {_plain(low)} to {_plain(high)}{unit}"
-        return "any text"
-
-    @property
-    def limits(self) -> tuple[float, float]:
-        if self.quantity is not None:
-            q = QUANTITIES[self.quantity]
-            return float(q.hard_low), float(q.hard_high)
-        return float(self.low if self.low is not None else -math.inf), \
-            float(self.high if self.high is not None else math.inf)
-
-
-_MONTHS_HINT = "times are in months; was it entered in days or weeks?"
-#: The interface's columns, in CSV order.
-COLUMNS: tuple[Column, ...] = (
-    Column("id", "text", "patient identifier"),
-    Column("age", "number", "age at the start of second-line therapy", low=0, high=120,
-           unit="years"),
-    Column("sex", "level", "sex", levels=("M", "F")),
-    Column("ecog", "code", "ECOG performance status", levels=(0, 1, 2)),
-    Column("child_pugh_score", "code", "Child-Pugh score", levels=tuple(range(5, 16))),
-    Column("etiology", "level", "etiology of liver disease",
-           levels=("hbv", "hcv", "nash", "alcohol", "other")),
-    Column("cirrhosis", "code", "cirrhosis (1 yes, 0 no)", levels=(0, 1)),
-    Column("extrahepatic_spread", "code", "extrahepatic spread (1 yes, 0 no)", levels=(0, 1)),
-    Column("afp_ng_ml", "lab", "alpha-fetoprotein", unit="ng/mL", quantity="afp"),
-    Column("albumin_g_l", "lab", "serum albumin", unit="g/L", quantity="albumin"),
-    Column("lymphocytes_10e9_l", "lab", "lymphocyte count", unit="10^9/L",
-           quantity="lymphocytes"),
-    Column("bilirubin_mg_dl", "lab", "total bilirubin", unit="mg/dL", quantity="bilirubin"),
-    Column("inr", "lab", "INR", quantity="inr"),
-    Column("treatment", "level", "second-line treatment",
-           levels=("sorafenib", "regorafenib", "cabozantinib", "other")),
-    Column("os_months", "number", "overall survival time", low=0, high=240, unit="months",
-           hint=_MONTHS_HINT),
-    Column("os_event", "code", "overall survival event (1 died, 0 censored)", levels=(0, 1)),
-    Column("pfs_months", "number", "progression-free survival time", low=0, high=240,
-           unit="months", hint=_MONTHS_HINT),
-    Column("pfs_event", "code", "progression or death (1) or censored (0)", levels=(0, 1)),
-)
-COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
-_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
-TEXT_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind in ("text", "level"))
-
-
-def _plain(value: float) -> str:
-    return format(Decimal(repr(float(value))).normalize(), "f")
 
 
 # ---------------------------------------------------------------------------------------
@@ -220,7 +147,7 @@ def _cell(column: Column, text: str) -> Any:
         raise _CellError(_lab_problem(column, text))
     unit = f" {column.unit}" if column.unit else ""
     hint = f" ({column.hint})" if column.hint and value > high else ""
-    raise _CellError(f"{column.name} must be between {_plain(low)} and {_plain(high)}{unit}; "
+    raise _CellError(f"{column.name} must be between {plain_number(low)} and {plain_number(high)}{unit}; "
                      f"got {text}{hint}")
 
 
@@ -337,7 +264,7 @@ def _parse(rows: list[tuple[int, list[str]]]) -> dict[str, np.ndarray]:
             if not name:
                 continue
             text = cell.strip()
-            column = _BY_NAME.get(name)
+            column = COLUMNS_BY_NAME.get(name)
             if not text:
                 values[name].append("" if column is None or name in TEXT_COLUMNS
                                     else math.nan)
@@ -358,8 +285,8 @@ def _parse(rows: list[tuple[int, list[str]]]) -> dict[str, np.ndarray]:
         raise CohortFileError(problems)
 
     cohort: dict[str, np.ndarray] = {}
-    for name in list(COLUMN_NAMES) + [n for n in names if n not in _BY_NAME]:
-        if name in TEXT_COLUMNS or name not in _BY_NAME:
+    for name in list(COLUMN_NAMES) + [n for n in names if n not in COLUMNS_BY_NAME]:
+        if name in TEXT_COLUMNS or name not in COLUMNS_BY_NAME:
             cohort[name] = np.array(values[name], dtype=str)
         else:
             cohort[name] = np.array(values[name], dtype=float)
@@ -418,7 +345,7 @@ def write_cohort(cohort: Mapping[str, Any], destination: str | os.PathLike[str] 
     Missing values (NaN, None, ``""``) become empty cells; numbers are written in their
     shortest round-trip form, so :func:`read_cohort` gives back the same floats.
     """
-    names = list(COLUMN_NAMES) + [c for c in extra_columns if c not in _BY_NAME]
+    names = list(COLUMN_NAMES) + [c for c in extra_columns if c not in COLUMNS_BY_NAME]
     absent = [c for c in names if c not in cohort]
     if absent:
         raise ValueError(f"the cohort lacks the column(s) {', '.join(absent)}; a cohort "

@@ -17,7 +17,7 @@ import numpy as np
 
 from calculator.published import COHORT, TABLE1
 from simulation.cohorts.factors import code_factors, pni_values
-from simulation.cohorts.generate import ETIOLOGIES, TREATMENTS
+from simulation.cohorts.schema import ETIOLOGIES, TREATMENTS
 from simulation.stats.jsonsafe import finite_or_none
 from simulation.stats.km import km_median
 

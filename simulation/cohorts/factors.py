@@ -29,6 +29,7 @@ import numpy as np
 from calculator.child_pugh import CLASS_B_MIN_SCORE
 from calculator.pni import prognostic_nutritional_index
 from calculator.published import AFP_CUTOFF, AGE_CUTOFF_YEARS, PNI_CUTOFF
+from simulation.cohorts.schema import ETIOLOGIES, VIRAL_ETIOLOGIES
 
 #: The eight factors of Table 4, in the table's order.
 FACTORS: tuple[str, ...] = (
@@ -42,9 +43,6 @@ AFP_CUTOFF_NG_ML = float(AFP_CUTOFF.value)
 #: PNI is rounded to this many decimals before it is compared with a cut-off.
 PNI_DECIMALS = 9
 
-#: Etiologies that count as viral hepatitis.
-VIRAL_ETIOLOGIES = ("hbv", "hcv")
-ALL_ETIOLOGIES = ("hbv", "hcv", "nash", "alcohol", "other")
 
 
 def pni_values(albumin_g_l: Any, lymphocytes_10e9_l: Any) -> np.ndarray:
@@ -143,7 +141,7 @@ def code_factors(cohort: Mapping[str, Any], pni_cutoff: Any = DEFAULT_PNI_CUTOFF
         "age_65_plus": _threshold(cohort["age"], AGE_CUTOFF_YEARS),
         "male": _levels(cohort["sex"], ("M",), ("M", "F")),
         "ecog_1_plus": _threshold(cohort["ecog"], 1),
-        "viral_hepatitis": _levels(cohort["etiology"], VIRAL_ETIOLOGIES, ALL_ETIOLOGIES),
+        "viral_hepatitis": _levels(cohort["etiology"], VIRAL_ETIOLOGIES, ETIOLOGIES),
         "afp": _threshold(cohort["afp_ng_ml"], AFP_CUTOFF_NG_ML),
         "child_pugh_b": _threshold(cohort["child_pugh_score"], CLASS_B_MIN_SCORE),
         "extrahepatic_spread": _binary(cohort["extrahepatic_spread"]),

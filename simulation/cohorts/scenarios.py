@@ -33,9 +33,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from calculator.errors import InputError
 from calculator.published import COHORT, MEDIANS, TABLE1, table4_row
-from simulation.cohorts.factors import DEFAULT_PNI_CUTOFF, FACTORS
+from simulation.cohorts.covariates import matched_pni_slope
+from simulation.cohorts.factors import DEFAULT_PNI_CUTOFF, FACTORS, code_factors, pni_values
 
 #: Bump when the generator changes in a way that changes cohorts for the same seed; it is
 #: part of :meth:`Scenario.to_dict`, hence of a simulation study's fingerprint.
@@ -335,6 +338,27 @@ def truth(scenario: Scenario) -> dict[str, float]:
 
 
 # --- Built-in scenarios --------------------------------------------------------------
+def linear_predictor(covariates: dict[str, np.ndarray], scenario: Scenario) -> np.ndarray:
+    """The log relative hazard of each patient under ``scenario``.
+
+    .. math:: \\eta = \\sum_f \\beta_f x_f + \\gamma\\,(\\mathrm{PNI} - c)
+
+    with :math:`x_f` the 0/1 step factors (coded by :func:`simulation.cohorts.factors.code_factors`,
+    the project's one coding, from the rounded values), :math:`\\beta_f` their conditional log-HRs and,
+    for a continuous PNI effect, :math:`\\gamma` the log-HR per PNI unit centred at the
+    cut-off :math:`c` (the centring only moves the baseline, which is calibrated).
+    """
+    factors = code_factors(covariates, scenario.pni_cutoff)
+    eta = np.zeros(len(covariates["age"]))
+    for name, beta in scenario.effects.items():
+        if name in factors:
+            eta += beta * factors[name]
+    if scenario.pni_effect == "continuous":
+        pni = pni_values(covariates["albumin_g_l"], covariates["lymphocytes_10e9_l"])
+        eta += scenario.effects["pni_per_unit"] * (pni - scenario.pni_cutoff)
+    return eta
+
+
 def _published_effects(*factors: str) -> dict[str, float]:
     return {f: published_adverse_log_hr(f) for f in factors}
 
@@ -356,8 +380,6 @@ def _tog2025_null() -> Scenario:
 
 
 def _tog2025_continuous() -> Scenario:
-    from simulation.cohorts.calibrate import matched_pni_slope
-
     effects = _published_effects("afp", "extrahepatic_spread", "child_pugh_b")
     effects[PNI_SLOPE] = matched_pni_slope(published_adverse_log_hr("pni_low"),
                                            DEFAULT_PNI_CUTOFF, DEFAULT_ECOG2_SHARE)

@@ -29,7 +29,6 @@ import numpy as np
 
 from calculator.child_pugh import CLASS_B_MIN_SCORE
 from calculator.published import AGE_CUTOFF_YEARS
-from simulation.cohorts.cohort_io import COLUMN_NAMES, COLUMNS, TEXT_COLUMNS
 from simulation.cohorts.factors import (
     AFP_CUTOFF_NG_ML,
     DEFAULT_PNI_CUTOFF,
@@ -37,20 +36,18 @@ from simulation.cohorts.factors import (
     code_factors,
     pni_values,
 )
+from simulation.cohorts.schema import COLUMN_NAMES, COLUMNS_BY_NAME, TEXT_COLUMNS, TREATMENTS
 from simulation.paper.screening import ENTRY_P, enters, usable
 from simulation.stats.engines import DEFAULT_ENGINE, Engine, get_engine
 from simulation.stats.jsonsafe import finite_or_none
 from simulation.stats.km import km_median, risk_sets
 from simulation.stats.roc import roc_auc, youden_cutoff
 
-#: Treatments, in the order the tables list them.
-TREATMENTS = ("sorafenib", "regorafenib", "cabozantinib", "other")
 #: Baseline (Table 1) summaries: numbers by median and range, categories by counts.
 BASELINE_NUMBERS = ("age", "afp_ng_ml", "albumin_g_l", "lymphocytes_10e9_l", "pni",
                     "bilirubin_mg_dl", "inr")
 BASELINE_CATEGORIES = ("sex", "ecog", "child_pugh_score", "etiology", "cirrhosis",
                        "extrahepatic_spread", "treatment")
-COLUMNS_BY_NAME = {column.name: column for column in COLUMNS}
 #: Log-rank comparisons: name -> (factor, label of group 1, label of group 0).
 LOGRANK_TESTS = {
     "afp": ("afp", "afp_high", "afp_low"),
