@@ -17,6 +17,7 @@ import numpy as np
 
 from calculator.published import COHORT, TABLE1
 from simulation.cohorts.factors import code_factors, pni_values
+from simulation.cohorts.scenarios import published_targets
 from simulation.cohorts.schema import ETIOLOGIES, TREATMENTS
 from simulation.stats.jsonsafe import finite_or_none
 from simulation.stats.km import km_median
@@ -86,8 +87,6 @@ def describe_cohort(cohort: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def _published_figures() -> dict[str, str]:
     """Table 1 and outcome figures as printed, keyed like the flattened description."""
-    from simulation.cohorts.scenarios import published_targets
-
     t = TABLE1
     shown = {f"{k}.median": f"{t[k]['median']:g} ({t[k]['range'][0]:g}-{t[k]['range'][1]:g})"
              for k in ("age", "afp_ng_ml", "albumin_g_l", "lymphocytes_10e9_l",

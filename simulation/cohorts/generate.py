@@ -40,6 +40,7 @@ from simulation.cohorts.scenarios import Scenario, linear_predictor
 from simulation.cohorts.schema import COLUMN_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover
+    # Deferred: pandas only for this convenience; generating needs numpy alone.
     import pandas as pd
 
 #: The cohort CSV columns of the project's interface, in order.
@@ -170,6 +171,7 @@ def generate_cohort(scenario: Scenario, n: int, rng: np.random.Generator, *,
 
 def cohort_to_frame(cohort: dict[str, np.ndarray]) -> pd.DataFrame:
     """The cohort as a :class:`pandas.DataFrame`, columns in the CSV order."""
+    # Deferred: pandas only for this convenience; generating needs numpy alone.
     import pandas as pd
 
     return pd.DataFrame({name: cohort[name] for name in cohort})

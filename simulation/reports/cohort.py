@@ -18,6 +18,7 @@ paper's Figures 1-3 from the cohort itself:
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,12 +34,20 @@ from calculator.published import (
     PNI_MEDIANS_WITHHELD,
     table4_row,
 )
-from simulation.cohorts.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, pni_low
+from simulation.cohorts.factors import (
+    AFP_CUTOFF_NG_ML,
+    DEFAULT_PNI_CUTOFF,
+    code_factors,
+    pni_low,
+    pni_values,
+)
 from simulation.paper.analysis import LOGRANK_LABELS as PLAIN_LOGRANK_LABELS
+from simulation.paper.analysis import normalise_cohort
 from simulation.reports import figures, html
 from simulation.reports.html import Cell, Row, Section, number, text
 from simulation.reports.table1 import HEADERS as TABLE1_HEADERS
 from simulation.reports.table1 import table1_rows
+from simulation.stats.roc import roc_curve
 
 #: Log-rank comparisons of the record, labelled as the paper prints them.
 LOGRANK_LABELS = {name: label.replace(">=", "≥") for name, label in PLAIN_LOGRANK_LABELS.items()}
@@ -180,9 +189,6 @@ def roc_rows(record: Mapping[str, Any]) -> list[Row]:
 
 def coded_cohort(cohort: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """OS columns, PNI and the eight factors of ``cohort``, PNI coded at the record's cut-off."""
-    from simulation.cohorts.factors import code_factors
-    from simulation.paper.analysis import normalise_cohort
-
     data = normalise_cohort(cohort)
     cutoff = record["pni_cutoff_used"]
     coded = code_factors(data, np.nan if cutoff is None else cutoff)
@@ -191,8 +197,6 @@ def coded_cohort(cohort: Mapping[str, Any], record: Mapping[str, Any]) -> dict[s
 
 
 def _pni(data: Mapping[str, np.ndarray]) -> np.ndarray:
-    from simulation.cohorts.factors import pni_values
-
     return pni_values(data["albumin_g_l"], data["lymphocytes_10e9_l"])
 
 
@@ -236,8 +240,6 @@ def published_cutoff_point(pni: np.ndarray, died: np.ndarray) -> figures.RocPoin
 
 def roc_png(coded: Mapping[str, np.ndarray], record: Mapping[str, Any]) -> bytes | None:
     """Figure 3: the ROC curve of PNI against death (low PNI is the risk)."""
-    from simulation.stats.roc import roc_curve
-
     roc = record["roc"]
     if roc["auc"] is None:
         return None
@@ -432,8 +434,6 @@ def report_option(cohort: Mapping[str, Any], record: Mapping[str, Any],
     A path that cannot be written gives a one-line error naming it and status 2, never a
     traceback.
     """
-    import sys
-
     try:
         write_cohort_report(cohort, record, path, source=source)
     except OSError as err:

@@ -68,6 +68,7 @@ def style(index: int) -> dict[str, Any]:
 
 
 def _new_figure(width_in: float, height_in: float) -> Figure:
+    # Deferred: matplotlib loads only when a figure is drawn, never for the maths.
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width_in, height_in), layout="constrained")
@@ -80,6 +81,7 @@ def to_png(figure: Figure, dpi: int = PNG_DPI) -> bytes:
     >>> to_png(fig)[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
     True
     """
+    # Deferred: matplotlib loads only when a figure is drawn, never for the maths.
     import matplotlib
 
     buffer = io.BytesIO()
@@ -174,6 +176,7 @@ def km_figure(groups: Sequence[SurvivalGroup], *, title: str, logrank_p: float |
         Axis labels: ``"<endpoint> probability"`` and ``"Time since start of second-line
         treatment (<time_unit>)"``.
     """
+    # Deferred: matplotlib loads only when a figure is drawn, never for the maths.
     import matplotlib
 
     observed = [g.observed() for g in groups]
@@ -272,6 +275,7 @@ def roc_figure(false_positive_rate: Any, true_positive_rate: Any, *, auc: float,
     positive_label : str
         What a positive is (``"death"``), for the axis labels.
     """
+    # Deferred: matplotlib loads only when a figure is drawn, never for the maths.
     import matplotlib
 
     fpr = np.asarray(false_positive_rate, dtype=float)
@@ -329,6 +333,7 @@ def cutoff_distribution_figure(cutoffs: Mapping[str, Mapping[str, Any]], *, publ
     overlapping distributions stay legible without colour; the y-axis is the share of
     replicates per bin (percent).
     """
+    # Deferred: matplotlib loads only when a figure is drawn, never for the maths.
     import matplotlib
 
     values = [np.asarray(v, dtype=float) for per in cutoffs.values() for v in per.values()]
@@ -447,6 +452,7 @@ def performance_figure(points: Sequence[PerformancePoint], *, measure: str,
         Where every x-axis starts (0 for rejection rates, so that distances from the
         nominal 5% read as ratios).
     """
+    # Deferred: matplotlib loads only when a figure is drawn, never for the maths.
     import matplotlib
 
     panels = list(dict.fromkeys(p.panel for p in points))

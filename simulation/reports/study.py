@@ -35,8 +35,13 @@ import numpy as np
 from calculator import __version__
 from calculator.published import CITATION
 from simulation.cohorts.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF
+from simulation.cohorts.scenarios import PNI_SLOPE, scenario_from_dict, truth
+from simulation.paper.methods import ESTIMAND_FACTOR, LOGHR_ESTIMANDS, METHODS, SELECTED_ESTIMANDS
 from simulation.reports import figures, html
 from simulation.reports.html import Cell, Row, Section, text
+from simulation.study.measures import summary_rows
+from simulation.study.store import Store
+from simulation.study.truth import pni_has_effect
 
 PUBLISHED_PNI = DEFAULT_PNI_CUTOFF
 
@@ -96,10 +101,6 @@ def read_study(path: str | os.PathLike[str]) -> StudyData:
 
     Raises :class:`simulation.study.store.StudyFileError` for a missing or foreign file.
     """
-    from simulation.paper.methods import METHODS
-    from simulation.study.measures import summary_rows
-    from simulation.study.store import Store
-
     with Store(os.fspath(path), create=False) as store:
         scenarios = store.scenarios()
         counts = {name: store.replicate_counts(name) for name, _, _ in scenarios}
@@ -168,18 +169,12 @@ def truth_cell(row: Mapping[str, Any], fmt: str = ".3f") -> Cell:
 # ---------------------------------------------------------------------------------------
 
 def _scenario_objects(data: StudyData) -> dict[str, Any]:
-    from simulation.cohorts.scenarios import scenario_from_dict
-
     return {name: scenario_from_dict(definition) for name, definition, _ in data.scenarios}
 
 
 def is_null(scenario: Any, estimand: str) -> bool:
     """The estimand's factor has no effect in ``scenario`` (so rejections are type I
     errors)."""
-    from simulation.cohorts.scenarios import truth
-    from simulation.paper.methods import ESTIMAND_FACTOR
-    from simulation.study.truth import pni_has_effect
-
     prefix = estimand.partition("_")[0]
     if prefix not in ESTIMAND_FACTOR or estimand == "cutoff":
         return False
@@ -211,8 +206,6 @@ OTHER_FACTORS = ("age_65_plus", "male", "ecog_1_plus", "viral_hepatitis")
 
 
 def _pni_effect(definition: Mapping[str, Any]) -> str:
-    from simulation.cohorts.scenarios import PNI_SLOPE
-
     effects = definition.get("effects", {})
     if definition.get("pni_effect") == "continuous":
         return f"HR {math.exp(effects.get(PNI_SLOPE, 0.0)):.3f} per PNI unit (log-linear)"
@@ -332,8 +325,6 @@ def performance_rows(data: StudyData, scenario: str, methods: Sequence[str]) -> 
     """The performance table of one scenario: methods in columns; per log-HR estimand its
     usable replicates, truth and each measure with its MCSE; then how often the paper's
     procedure keeps each factor."""
-    from simulation.paper.methods import LOGHR_ESTIMANDS, SELECTED_ESTIMANDS
-
     rows: list[Row] = []
     for estimand in LOGHR_ESTIMANDS:
         per = _by_method(data, scenario, estimand)
@@ -416,8 +407,6 @@ def _order(data: StudyData) -> list[str]:
 
 
 def bias_png(data: StudyData) -> bytes | None:
-    from simulation.paper.methods import LOGHR_ESTIMANDS
-
     points = _points(_rows_of(data, LOGHR_ESTIMANDS), "bias")
     if not points:
         return None
@@ -428,8 +417,6 @@ def bias_png(data: StudyData) -> bytes | None:
 
 
 def coverage_png(data: StudyData) -> bytes | None:
-    from simulation.paper.methods import LOGHR_ESTIMANDS
-
     points = _points(_rows_of(data, LOGHR_ESTIMANDS), "coverage", 100.0)
     if not points:
         return None

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.special import chdtrc
 
 from simulation.stats.km import RiskSets, risk_sets
 from simulation.stats.stacking import stack_inputs, unstack
@@ -102,8 +103,6 @@ def logrank_test(time: Any, event: Any, group: Any, mask: Any = None) -> Logrank
     >>> round(float(r.chi2), 4), round(float(r.z), 4)
     (2.8824, 1.6977)
     """
-    from scipy.special import chdtrc
-
     lead, (time_b, event_b, group_b), mask_b = stack_inputs(time, event, group, mask=mask)
     mask_b = mask_b & np.isfinite(group_b)
     sets = risk_sets(time_b, event_b, mask_b)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtr
 
 from calculator.published import Z95
 from simulation.stats.stacking import stack_inputs, tie_groups, unstack
@@ -114,8 +115,6 @@ def roc_auc(marker: Any, positive: Any, mask: Any = None) -> RocAuc:
     >>> float(r.auc)
     0.75
     """
-    from scipy.special import ndtr
-
     lead, (marker_b, positive_b), mask_b = stack_inputs(marker, positive, mask=mask)
     used, pos, neg = _used(marker_b, positive_b, mask_b)
     m = pos.sum(axis=-1)

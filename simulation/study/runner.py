@@ -26,6 +26,8 @@ A progress bar (tqdm, on stderr) shows replicates written and the time left.
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -138,8 +140,6 @@ class ChunkResult:
 
 @lru_cache(maxsize=16)
 def _scenario(definition: str) -> Scenario:
-    import json
-
 
     return scenario_from_dict(json.loads(definition))
 
@@ -285,8 +285,6 @@ def _sigint_deferred() -> Iterator[None]:
 
 
 def _pool_results(tasks: Sequence[ChunkTask], workers: int) -> Iterator[ChunkResult]:
-    import multiprocessing
-
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
@@ -321,6 +319,7 @@ def parse_dask(spec: str) -> tuple[str, int | str]:
 def _dask_results(tasks: Sequence[ChunkTask], dask: Any) -> Iterator[ChunkResult]:
     """Run the blocks on a Dask cluster: a Client, ``"local:N"`` or a scheduler address."""
     try:
+        # Deferred: Dask is an optional extra, loaded only for --dask.
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise InputError("dask", str(dask), None, "dask.distributed installed",
