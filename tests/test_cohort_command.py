@@ -13,7 +13,7 @@ from calculator.cli import main
 from simulation.cohorts.cohort_io import read_cohort
 from simulation.cohorts.generate import COHORT_COLUMNS, generate_cohort
 from simulation.cohorts.scenarios import BUILTINS, get_scenario, truth
-from simulation.commands.cohort import BUILTIN_HELP
+from simulation.commands import BUILTIN_SCENARIOS
 
 
 def _read(path):
@@ -140,7 +140,7 @@ def test_argparse_errors_exit_2(capsys):
 
 
 def test_help_names_every_built_in_scenario():
-    assert BUILTIN_HELP.split(", ") == list(BUILTINS)
+    assert BUILTIN_SCENARIOS.split(", ") == list(BUILTINS)
 
 
 def test_console_script_end_to_end():

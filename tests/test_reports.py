@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from calculator.cli import main
-from simulation.reports import html
+from calculator.formatting import interval
 from tests.report_html_parse import parse_report, resolve
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -97,7 +97,7 @@ def test_cohort_report_numbers_equal_analyze_json(cohort_run):
     for factor, entry in record["cox"]["univariable"].items():
         cell = keyed[f"cox.univariable.{factor}.hr"]
         assert cell.text == (f"{entry['hr']:.2f} "
-                             f"({html.format_interval(*entry['ci'], fmt='.2f')})")
+                             f"({interval(*entry['ci'], fmt='.2f')})")
     for factor in record["cox"]["multivariable"]["entered"]:
         assert f"cox.multivariable.{factor}.p" in keyed
     for key in ("roc.auc", "roc.youden_cutoff", "roc.sensitivity", "roc.specificity",

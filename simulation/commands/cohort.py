@@ -22,11 +22,10 @@ from typing import Any
 from calculator.cli.errors import USAGE_EXIT_STATUS, report_input_error
 from calculator.errors import InputError
 from calculator.published import COHORT
+from simulation.commands import BUILTIN_SCENARIOS
 
 #: Largest cohort the command writes (about 2 GB of CSV at most).
 MAX_N = 10_000_000
-#: Named in the help; the test suite checks it lists every built-in scenario.
-BUILTIN_HELP = "tog2025, tog2025-null-pni, tog2025-null, tog2025-continuous"
 
 
 HELP = "write a synthetic cohort like the paper's"
@@ -35,7 +34,7 @@ HELP = "write a synthetic cohort like the paper's"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``hcc-prognosis cohort`` (no heavy imports here)."""
     parser.add_argument("--scenario", default="tog2025",
-                        help=f"built-in scenario ({BUILTIN_HELP}) or a scenario .toml file "
+                        help=f"built-in scenario ({BUILTIN_SCENARIOS}) or a scenario .toml file "
                              "(default: tog2025)")
     parser.add_argument("--n", type=int, default=int(COHORT["n"]),
                         help=f"number of patients (default: {COHORT['n']}, as in the study)")

@@ -24,9 +24,7 @@ import sys
 from calculator.cli.errors import report_input_error
 from calculator.errors import InputError
 from calculator.published import COHORT
-
-BUILTIN_HELP = "tog2025, tog2025-null-pni, tog2025-null, tog2025-continuous"
-
+from simulation.commands import BUILTIN_SCENARIOS
 
 HELP = "run a simulation study (resumable)"
 
@@ -34,7 +32,7 @@ HELP = "run a simulation study (resumable)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``hcc-prognosis simulate`` (no heavy imports here)."""
     parser.add_argument("--scenario", action="append", required=True, metavar="NAME_OR_TOML",
-                        help=f"built-in scenario ({BUILTIN_HELP}) or a scenario .toml file; "
+                        help=f"built-in scenario ({BUILTIN_SCENARIOS}) or a scenario .toml file; "
                              "repeat to run several into the same study")
     parser.add_argument("--replicates", type=int, required=True, metavar="R",
                         help="replicates per scenario (numbered 0 .. R-1)")

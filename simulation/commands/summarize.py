@@ -23,6 +23,7 @@ from typing import Any
 
 from calculator.cli.errors import report_input_error
 from calculator.errors import InputError
+from calculator.formatting import text_table
 from calculator.published import PNI_CUTOFF
 
 #: Fields first in the CSV, in this order; the rest follow alphabetically.
@@ -58,12 +59,7 @@ def _with_mcse(row: dict[str, Any], key: str, digits: int = 3) -> str:
 
 
 def _table(header: Sequence[str], lines: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
-              for i, h in enumerate(header)]
-    def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(l) for l in lines])
+    return "\n".join(text_table(header, lines, left_columns=2))
 
 
 def format_text(rows: list[dict[str, Any]], fingerprint: dict[str, Any] | None,

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from calculator import __version__
+from calculator import __version__, formatting
 from calculator.published import (
     AGE_CUTOFF_YEARS,
     CITATION,
@@ -84,12 +84,12 @@ def months(value: Any, key: str) -> Cell:
 
 
 def interval(ci: Sequence[Any], key: str, fmt: str = ".1f") -> Cell:
-    """A 95% interval (:func:`simulation.reports.html.format_interval`) keyed by its lower
+    """A 95% interval (:func:`calculator.formatting.interval`) keyed by its lower
     limit; an open limit shows as ``NR`` (not reached)."""
     lower, upper = (html.finite(v) for v in ci)
     if lower is None and upper is None:
         return Cell("-", None, f"{key}.0", numeric=True)
-    return Cell(html.format_interval(lower, upper, fmt), lower, f"{key}.0", numeric=True)
+    return Cell(formatting.interval(lower, upper, fmt), lower, f"{key}.0", numeric=True)
 
 
 def hazard_ratio(entry: Mapping[str, Any], key: str) -> Cell:
@@ -98,12 +98,12 @@ def hazard_ratio(entry: Mapping[str, Any], key: str) -> Cell:
     if hr is None:
         return Cell("not estimable", None, f"{key}.hr", numeric=True)
     lower, upper = entry["ci"]
-    return Cell(f"{hr:.2f} ({html.format_interval(lower, upper, '.2f')})", hr, f"{key}.hr",
+    return Cell(f"{hr:.2f} ({formatting.interval(lower, upper, '.2f')})", hr, f"{key}.hr",
                 numeric=True)
 
 
 def p_value(value: Any, key: str) -> Cell:
-    return number(value, html.format_p_value, key=key)
+    return number(value, formatting.p_value, key=key)
 
 
 # ---------------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def _published_cox(factor: str) -> str:
     if row.adverse_level == NOT_INTERPRETED or row.multivariable is None:
         return f"not entered (univariable p = {row.univariable.p:.3f})"
     hr = row.adverse()
-    return f"{hr.hr:.2f} ({html.format_interval(hr.lower, hr.upper, '.2f')}), p = {hr.p:.3f}"
+    return f"{hr.hr:.2f} ({formatting.interval(hr.lower, hr.upper, '.2f')}), p = {hr.p:.3f}"
 
 
 def cox_rows(record: Mapping[str, Any]) -> list[Row]:

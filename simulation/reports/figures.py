@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from calculator.formatting import p_value
 from calculator.published import Z95
 from simulation.stats.km import km_curve
 
@@ -96,11 +97,10 @@ def format_p(p: float | None) -> str:
     >>> format_p(0.0042), format_p(0.00001), format_p(float("nan"))
     ('p = 0.004', 'p < 0.001', 'p not estimable')
     """
-    if p is None or not math.isfinite(p):
+    text = p_value(p, missing="")
+    if not text:
         return "p not estimable"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}"
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
 # ---------------------------------------------------------------------------------------

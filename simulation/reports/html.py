@@ -154,27 +154,6 @@ def text(value: Any) -> Cell:
     return Cell(str(value))
 
 
-def format_p_value(p: float) -> str:
-    """A p-value for a table: three decimals, ``<0.001`` below that.
-
-    >>> format_p_value(0.0042), format_p_value(0.00002)
-    ('0.004', '<0.001')
-    """
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def format_interval(lower: float | None, upper: float | None, fmt: str = ".1f") -> str:
-    """An interval as tables print it: ``2.7–10.2`` (en dash), ``NR`` for a limit not
-    reached, and ``−1.3 to 9.2`` when a limit is negative (a dash would read as a minus).
-
-    >>> format_interval(2.7, 10.2), format_interval(-1.25, 9.2), format_interval(0.4, None)
-    ('2.7–10.2', '−1.2 to 9.2', '0.4–NR')
-    """
-    shown = ["NR" if v is None else format(v, fmt).replace("-", "−") for v in (lower, upper)]
-    negative = any(v is not None and v < 0 for v in (lower, upper))
-    return f"{shown[0]} to {shown[1]}" if negative else f"{shown[0]}–{shown[1]}"
-
-
 # ---------------------------------------------------------------------------------------
 # Blocks
 # ---------------------------------------------------------------------------------------

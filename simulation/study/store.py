@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from calculator.errors import InputError
+from simulation.stats.jsonsafe import finite_or_none
 
 #: Layout version of the file; a file with another version is refused.
 SCHEMA_VERSION = 1
@@ -150,13 +151,6 @@ class ReplicateRecord:
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces: equal values give equal text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _none_if_nan(x: float | None) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return None if x != x else x
 
 
 def _now() -> str:
@@ -357,11 +351,11 @@ class Store:
             self._db.executemany(
                 "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(record.scenario, record.replicate, row.method, row.estimand,
-                  _none_if_nan(row.estimate), _none_if_nan(row.se), _none_if_nan(row.p),
-                  _none_if_nan(row.p_naive), _none_if_nan(row.ci_lower),
-                  _none_if_nan(row.ci_upper), int(bool(row.ok)),
+                  finite_or_none(row.estimate), finite_or_none(row.se), finite_or_none(row.p),
+                  finite_or_none(row.p_naive), finite_or_none(row.ci_lower),
+                  finite_or_none(row.ci_upper), int(bool(row.ok)),
                   None if row.at_boundary is None else int(bool(row.at_boundary)),
-                  _none_if_nan(row.low_share), row.flag) for row in record.rows])
+                  finite_or_none(row.low_share), row.flag) for row in record.rows])
             self._db.executemany(
                 "INSERT OR IGNORE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
                 [(record.scenario, record.replicate if e.replicate is None else e.replicate,
@@ -448,7 +442,7 @@ class Store:
                 return
             self._db.executemany(
                 "INSERT INTO reference VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(scenario, method, estimand, _none_if_nan(value), _none_if_nan(se), int(n),
+                [(scenario, method, estimand, finite_or_none(value), finite_or_none(se), int(n),
                   label) for method, estimand, value, se, label in rows])
 
     def reference(self, scenario: str) -> dict[tuple[str, str], tuple[float | None,
