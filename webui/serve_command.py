@@ -48,8 +48,10 @@ def make_server(host: str, port: int, threads: int = DEFAULT_THREADS) -> Any:
 
     The caller runs it with ``server.run()`` and stops it with ``server.close()``.
     """
+    # Deferred: waitress and Flask load only when the server starts.
     from waitress import create_server
 
+    # Deferred: waitress and Flask load only when the server starts.
     from webui import MAX_BODY_BYTES, create_app
 
     sock = listening_socket(host, port)

@@ -125,6 +125,7 @@ def _km_lines(record: Mapping[str, Any]) -> list[str]:
 
 
 def _logrank_lines(record: Mapping[str, Any]) -> list[str]:
+    # Deferred: the command list loads every command module, so numpy waits for run.
     from simulation.paper.analysis import LOGRANK_LABELS
 
     rows = []
@@ -152,6 +153,7 @@ def _roc_lines(record: Mapping[str, Any]) -> list[str]:
 
 
 def _cox_lines(record: Mapping[str, Any]) -> list[str]:
+    # Deferred: the command list loads every command module, so numpy waits for run.
     from simulation.paper.analysis import FACTOR_LABELS
 
     uni = record["cox"]["univariable"]
@@ -228,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_text(record, args.cohort))
     if args.report:
+        # Deferred: the command list loads every command module, so numpy waits for run.
         from simulation.reports.cohort import report_option
 
         return report_option(cohort, record, args.report, source=args.cohort)

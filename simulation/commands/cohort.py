@@ -86,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
     """Generate the cohort, write it and/or describe it. Returns the exit status."""
     try:
         _check(args)
+        # Deferred: the command list loads every command module, so numpy waits for run.
         import numpy as np
 
+        # Deferred: the command list loads every command module, so numpy waits for run.
         from simulation.cohorts.calibrate import calibrate
         from simulation.cohorts.generate import COHORT_COLUMNS, generate_cohort
         from simulation.cohorts.scenarios import get_scenario, truth
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     except InputError as error:
         return _report(error, args.json)
 
+    # Deferred: the command list loads every command module, so numpy waits for run.
     from simulation.cohorts.cohort_io import write_cohort
 
     full = generate_cohort(scenario, args.n, np.random.default_rng(args.seed), extra=True)
@@ -111,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     elif not args.describe:
         write_cohort(cohort, sys.stdout)
     if args.describe:
+        # Deferred: the command list loads every command module, so numpy waits for run.
         from simulation.cohorts.describe import describe_cohort, format_description
 
         description = describe_cohort(full)

@@ -53,6 +53,7 @@ def _problem(field: str, value: object, allowed: str, message: str) -> InputErro
 
 
 def _from_study(args: argparse.Namespace) -> tuple[Scenario, int, int]:
+    # Deferred: the command list loads every command module, so numpy waits for run.
     from simulation.cohorts.scenarios import scenario_from_dict
     from simulation.study.store import Store
 
@@ -75,6 +76,7 @@ def _from_study(args: argparse.Namespace) -> tuple[Scenario, int, int]:
 
 def run(args: argparse.Namespace) -> int:
     """Write the replicate's cohort; exit status 0, or 2 for bad arguments."""
+    # Deferred: the command list loads every command module, so numpy waits for run.
     from simulation.cohorts.cohort_io import write_cohort
     from simulation.cohorts.generate import generate_cohort
     from simulation.cohorts.scenarios import get_scenario

@@ -22,6 +22,9 @@ import argparse
 import os
 import sys
 
+from calculator.cli.errors import report_error, report_input_error
+from calculator.errors import InputError
+
 HELP = "write the HTML report of a study"
 
 
@@ -36,15 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(created if needed)")
 
 
-def _error(message: str) -> int:
-    print(f"hcc-prognosis report: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace) -> int:
     """Write the report; exit status 0, or 2 with a message on stderr."""
-    from calculator.cli.errors import report_input_error
-    from calculator.errors import InputError
+    # Deferred: the command list loads every command module, so numpy waits for run.
     from simulation.reports.study import read_study, study_figures, study_report_html
 
     try:
@@ -52,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     except InputError as error:
         return report_input_error("report", error)
     if not data.rows:
-        return _error(f"{args.study!r} holds no finished replicate yet; run "
+        return report_error("report", f"{args.study!r} holds no finished replicate yet; run "
                       "'hcc-prognosis simulate ... --out' on it first")
     pngs = study_figures(data)
     page = study_report_html(data, source=args.study, pngs=pngs)
@@ -66,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
                     with open(os.path.join(args.png_dir, f"{name}.png"), "wb") as image:
                         image.write(png)
     except OSError as error:
-        return _error(f"cannot write {error.filename!r}: {error.strerror or error} (does its "
-                      "folder exist and is it writable?)")
+        return report_error("report", f"cannot write {error.filename!r}: "
+                            f"{error.strerror or error}",
+                            "does its folder exist and is it writable?")
     print(f"report written to {args.out}", file=sys.stderr)
     return 0

@@ -71,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _recorded_settings(path: str) -> dict:
     """The fingerprint of an existing study file, or {} (no file, or not a study)."""
+    # Deferred: the command list loads every command module, so numpy waits for run.
     from simulation.study.store import Store, StudyFileError
 
     if not os.path.exists(path) or os.path.getsize(path) == 0:
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             reference_n=(args.reference_n if args.reference_n is not None
                          else int(recorded.get("reference_n", REFERENCE_N))))
         if args.dask:
+            # Deferred: the command list loads every command module, so numpy waits for run.
             from simulation.study.runner import parse_dask
 
             parse_dask(args.dask)

@@ -142,6 +142,7 @@ def format_csv(rows: list[dict[str, Any]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the summary; exit status 0, or 2 if the file is not a readable study."""
+    # Deferred: the command list loads every command module, so numpy waits for run.
     from simulation.study.measures import summary_rows
     from simulation.study.store import Store
 

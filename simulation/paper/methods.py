@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm
 
 from simulation.cohorts.factors import (
     DEFAULT_PNI_CUTOFF,
@@ -120,8 +121,6 @@ def lausen_schumacher_p(b: Any, min_share: float = MAXSTAT_MIN_SHARE,
     >>> round(float(lausen_schumacher_p(1.959964)), 4)
     0.4916
     """
-    from scipy.stats import norm
-
     b = np.asarray(b, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         density = norm.pdf(b)

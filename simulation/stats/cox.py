@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linprog
+from scipy.special import ndtr
 
 from calculator.errors import InputError
 from calculator.published import Z95
@@ -202,8 +204,6 @@ def wald_fit(coef: np.ndarray, se: np.ndarray, loglik: np.ndarray,
     :math:`z = \\hat\\beta / \\mathrm{se}`, :math:`p = 2\\,\\Phi(-|z|)`,
     CI :math:`\\hat\\beta \\mp 1.959964\\,\\mathrm{se}`.
     """
-    from scipy.special import ndtr
-
     with np.errstate(divide="ignore", invalid="ignore"):
         z = coef / se
     p = 2.0 * ndtr(-np.abs(z))
@@ -543,8 +543,6 @@ def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
     Arguments are one cohort's rows of :class:`_Prepared` (time-descending, so a death's
     risk set is the rows up to ``last`` of its row).
     """
-    from scipy.optimize import linprog
-
     cols = np.flatnonzero(free)
     support = np.zeros(free.shape, dtype=bool)
     deaths = np.flatnonzero(died)
