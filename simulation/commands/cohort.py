@@ -7,8 +7,14 @@
     hcc-prognosis cohort --scenario my-scenario.toml --n 58 --seed 3 > cohort.csv
 
 Without ``--out`` and ``--describe`` the CSV goes to standard output. The cohort is
-``simulation.cohorts.generate.generate_cohort(scenario, n, numpy.random.default_rng(seed))``, so
-the same scenario, size and seed give the same file. Bad arguments print a message (or,
+``generate_cohort(scenario, n, numpy.random.default_rng(seed))``, so the same scenario,
+size and seed give the same file.
+
+**Two seed rules, on purpose.** ``cohort --seed S`` seeds one generator directly, as a
+user drawing one cohort expects. The replicates of a study draw from streams spawned from
+the root seed (:mod:`simulation.study.seeds`), so ``cohort --seed S`` is *not* replicate 0
+of ``simulate --seed S``; ``hcc-prognosis replay --seed S --replicate R`` rebuilds that
+one. Bad arguments print a message (or,
 with ``--json``, the error JSON) on standard error and exit with status 2.
 """
 
@@ -39,8 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=int(COHORT["n"]),
                         help=f"number of patients (default: {COHORT['n']}, as in the study)")
     parser.add_argument("--seed", type=int, default=1,
-                        help="seed of numpy.random.default_rng; the same seed gives the same "
-                             "cohort (default: 1)")
+                        help="the cohort is drawn from numpy.random.default_rng(SEED): the "
+                             "same seed gives the same cohort (default: 1). This is not a "
+                             "simulation replicate's stream: replicate R of a study with "
+                             "--seed S comes from 'hcc-prognosis replay --seed S "
+                             "--replicate R'")
     parser.add_argument("--out", metavar="PATH",
                         help="write the cohort CSV here ('-' for standard output; the default "
                              "unless --describe is given)")

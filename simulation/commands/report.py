@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     except InputError as error:
         return report_input_error("report", error)
     if not data.rows:
-        return report_error("report", f"{args.study!r} holds no finished replicate yet; run "
-                      "'hcc-prognosis simulate ... --out' on it first")
+        return report_error("report", f"{args.study!r} holds no finished replicate yet",
+                            "run 'hcc-prognosis simulate ... --out' on it first")
     pngs = study_figures(data)
     page = study_report_html(data, source=args.study, pngs=pngs)
     try:
