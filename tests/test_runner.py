@@ -195,16 +195,24 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert contents(killed) == contents(whole)
 
 
-def test_ctrl_c_stops_the_pool_cleanly(tmp_path):
+@pytest.mark.parametrize(("signum", "to_group", "status", "said"), [
+    (signal.SIGINT, True, 130, "interrupted"),          # Ctrl-C reaches the whole group
+    (signal.SIGTERM, False, 143, "stopped by SIGTERM"),  # kill PID, as a scheduler does
+    (signal.SIGTERM, True, 143, "stopped by SIGTERM"),   # or the whole group
+])
+def test_a_signal_stops_the_pool_cleanly(tmp_path, signum, to_group, status, said):
     path = tmp_path / "int.sqlite"
     proc = subprocess.Popen(_cli(path, 400, ["--workers", "2"]), start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(path, 10, proc)
-    os.killpg(proc.pid, signal.SIGINT)          # what Ctrl-C sends to the process group
+    if to_group:
+        os.killpg(proc.pid, signum)
+    else:
+        os.kill(proc.pid, signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "run the same command again to resume" in err
-    assert "Traceback" not in err
+    assert proc.returncode == status, err
+    assert said in err and "run the same command again to resume" in err
+    assert "Traceback" not in err and "leaked" not in err and "Error" not in err, err
     with Store(path, create=False) as store:
         assert store.integrity() == "ok"
         assert 10 <= len(store.finished("tog2025-null")) < 400
@@ -228,3 +236,43 @@ def _alive_in_group(pgid):
         if int(fields[2]) == pgid and fields[0] != "Z":
             alive.append(int(entry))
     return alive
+
+
+def test_a_second_run_on_the_same_file_is_refused(tmp_path):
+    path = tmp_path / "busy.sqlite"
+    first = subprocess.Popen(_cli(path, 100_000, ["--workers", "1"]), start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(path, 5, first)
+        second = subprocess.run(_cli(path, 100_000, ["--workers", "1"]), capture_output=True,
+                                text=True, timeout=60)
+    finally:
+        os.killpg(first.pid, signal.SIGTERM)
+        first.communicate(timeout=60)
+    assert second.returncode == 2
+    assert f"is being run by process {first.pid}" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_a_full_disk_stops_with_one_message_and_keeps_the_work(tmp_path, monkeypatch):
+    """SQLite's own "database or disk is full", provoked by capping the file's pages."""
+    path = tmp_path / "full.sqlite"
+    opened = runner.open_study
+
+    def capped(*args, **kwargs):
+        store = opened(*args, **kwargs)
+        (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+        store._db.execute(f"PRAGMA max_page_count = {pages + 40}")
+        return store
+
+    monkeypatch.setattr(runner, "open_study", capped)
+    with pytest.raises(StudyFileError, match="is full or failing") as full:
+        quiet(config(replicates=400, chunk_size=20), path)
+    assert "run the same command again to resume" in full.value.hint
+    with Store(path, create=False) as store:
+        assert store.integrity() == "ok"
+        kept = len(store.finished("tog2025-null"))
+    assert 0 < kept < 400
+    monkeypatch.setattr(runner, "open_study", opened)
+    resumed = quiet(config(replicates=400, chunk_size=20), path)
+    assert resumed.already == kept and resumed.written == 400 - kept

@@ -91,7 +91,7 @@ def test_bad_arguments_exit_2_with_a_message(tmp_path, capsys, args, message):
 
 def test_summarize_refuses_what_is_not_a_study(tmp_path, capsys):
     assert main(["summarize", str(tmp_path / "missing.sqlite")]) == 2
-    assert "no study file" in capsys.readouterr().err
+    assert "there is no file" in capsys.readouterr().err
     (tmp_path / "t.txt").write_text("hello\n" * 50)
     assert main(["summarize", str(tmp_path / "t.txt")]) == 2
     assert "not a readable study file" in capsys.readouterr().err

@@ -135,8 +135,17 @@ def test_counts_and_reference(store):
 
 
 def test_missing_file_and_foreign_files_are_refused(tmp_path):
-    with pytest.raises(StudyFileError, match="no study file"):
+    with pytest.raises(StudyFileError, match="there is no file .*none.sqlite") as missing:
         Store(tmp_path / "none.sqlite", create=False)
+    assert "give --out" not in str(missing.value.hint)  # a reader has no --out of its own
+    with pytest.raises(StudyFileError, match="the folder .*nowhere.* does not exist"):
+        Store(tmp_path / "nowhere" / "study.sqlite")
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    with pytest.raises(StudyFileError, match="is an empty file, not a study file"):
+        Store(empty, create=False)
+    with pytest.raises(StudyFileError, match="is a folder"):
+        Store(tmp_path, create=False)
     text = tmp_path / "notes.txt"
     text.write_text("not a database\n" * 100)
     with pytest.raises(StudyFileError, match="not a readable study file"):
@@ -147,3 +156,17 @@ def test_missing_file_and_foreign_files_are_refused(tmp_path):
         Store(other)
     with pytest.raises(InputError, match="journal must be one of wal, delete"):
         Store(tmp_path / "x.sqlite", journal="memory")
+
+
+def test_a_second_writer_is_refused_until_the_first_closes(tmp_path):
+    path = tmp_path / "study.sqlite"
+    first = Store(path)
+    first.lock_for_writing()
+    second = Store(path)
+    with pytest.raises(StudyFileError, match=r"is being run by process \d+") as refused:
+        second.lock_for_writing()
+    assert "wait for that run" in refused.value.hint
+    first.close()
+    second.lock_for_writing()  # free again once the first run has closed the file
+    second.close()
+    assert not (tmp_path / "study.sqlite.lock").exists()

@@ -60,8 +60,12 @@ def _p(value: float | None) -> str:
     return p_value(value)
 
 
-def _interval(ci: Sequence[float | None], digits: int = 1) -> str:
-    return interval(ci[0], ci[1], f".{digits}f", missing="NA", plain=True)
+#: Marks a symmetric CI's lower limit that was computed below 0 and is shown as 0.
+TRUNCATED = "*"
+
+
+def _interval(ci: Sequence[float | None], digits: int = 1, floor: float | None = None) -> str:
+    return interval(ci[0], ci[1], f".{digits}f", missing="NA", floor=floor, mark=TRUNCATED)
 
 
 def _share(k: int, n: int) -> str:
@@ -115,13 +119,18 @@ def _km_lines(record: Mapping[str, Any]) -> list[str]:
         pfs_entry = record["km"]["pfs"][group]
         rows.append([group, str(os_entry["n"]),
                      f"{os_entry['events']}", _f(os_entry["median"]),
-                     _interval(os_entry["ci"]), _interval(os_entry["ci_symmetric"]),
+                     _interval(os_entry["ci"]), _interval(os_entry["ci_symmetric"], floor=0.0),
                      f"{pfs_entry['events']}", _f(pfs_entry["median"]),
-                     _interval(pfs_entry["ci"]), _interval(pfs_entry["ci_symmetric"])])
-    header = ["group", "n", "OS deaths", "OS", "95% CI (log-log)", "95% CI (+-1.96 SE)",
-              "PFS events", "PFS", "95% CI (log-log)", "95% CI (+-1.96 SE)"]
-    return ["Kaplan-Meier medians, months (NA: not reached or not estimable)",
-            *_table(rows, header)]
+                     _interval(pfs_entry["ci"]),
+                     _interval(pfs_entry["ci_symmetric"], floor=0.0)])
+    header = ["group", "n", "OS deaths", "OS", "95% CI (log-log)", "95% CI (±1.96 SE)",
+              "PFS events", "PFS", "95% CI (log-log)", "95% CI (±1.96 SE)"]
+    lines = ["Kaplan-Meier medians, months (NA: not reached or not estimable)",
+             *_table(rows, header)]
+    if any(TRUNCATED in cell for row in rows for cell in row):
+        lines.append(f"  {TRUNCATED} lower limit computed below 0 (median − 1.96 SE), shown "
+                     "as 0; the JSON keeps the computed value")
+    return lines
 
 
 def _logrank_lines(record: Mapping[str, Any]) -> list[str]:

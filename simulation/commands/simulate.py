@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from calculator.cli.errors import report_input_error
@@ -84,7 +85,8 @@ def _recorded_settings(path: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run or resume the study; exit status 0, 2 (bad input) or 130 (interrupted)."""
+    """Run or resume the study; exit status 0, 2 (bad input or an unusable file), 130
+    (Ctrl-C) or 143 (SIGTERM); work finished before a stop is kept."""
     # The command list imports every command module: numpy and the wings load here.
     from simulation.cohorts.scenarios import get_scenario
     from simulation.stats.engines import DEFAULT_ENGINE
@@ -115,10 +117,12 @@ def run(args: argparse.Namespace) -> int:
     total = outcome.already + outcome.written
     wanted = args.replicates * len(scenarios)
     if outcome.interrupted:
-        print(f"interrupted: {outcome.written} replicates written in this run, {total} of "
+        terminated = outcome.signum == signal.SIGTERM
+        how = "stopped by SIGTERM" if terminated else "interrupted"
+        print(f"{how}: {outcome.written} replicates written in this run, {total} of "
               f"{wanted} in {args.out}; run the same command again to resume",
               file=sys.stderr)
-        return 130
+        return 143 if terminated else 130
     failed = f" ({outcome.failed} failed, see the ledger)" if outcome.failed else ""
     print(f"{outcome.written} replicates written in {outcome.elapsed_s:.1f} s{failed}; "
           f"{total} of {wanted} in {args.out}. Next: hcc-prognosis summarize {args.out}",

@@ -83,13 +83,16 @@ def months(value: Any, key: str) -> Cell:
     return number(value, ".1f", key=key)
 
 
-def interval(ci: Sequence[Any], key: str, fmt: str = ".1f") -> Cell:
+def interval(ci: Sequence[Any], key: str, fmt: str = ".1f", floor: float | None = None
+             ) -> Cell:
     """A 95% interval (:func:`calculator.formatting.interval`) keyed by its lower
-    limit; an open limit shows as ``NR`` (not reached)."""
+    limit; an open limit shows as ``NR`` (not reached), a lower limit below ``floor`` as
+    the floor, marked as truncated."""
     lower, upper = (html.finite(v) for v in ci)
     if lower is None and upper is None:
         return Cell("-", None, f"{key}.0", numeric=True)
-    return Cell(formatting.interval(lower, upper, fmt), lower, f"{key}.0", numeric=True)
+    return Cell(formatting.interval(lower, upper, fmt, floor=floor), lower, f"{key}.0",
+                numeric=True)
 
 
 def hazard_ratio(entry: Mapping[str, Any], key: str) -> Cell:
@@ -120,7 +123,7 @@ def km_rows(record: Mapping[str, Any], endpoint: str) -> list[Row]:
             number(entry["events"], "d", key=f"{key}.events"),
             months(entry["median"], f"{key}.median"),
             interval(entry["ci"], f"{key}.ci"),
-            interval(entry["ci_symmetric"], f"{key}.ci_symmetric"))))
+            interval(entry["ci_symmetric"], f"{key}.ci_symmetric", floor=0.0))))
     return rows
 
 

@@ -26,16 +26,18 @@ A progress bar (tqdm, on stderr) shows replicates written and the time left.
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -255,33 +257,101 @@ class RunOutcome:
     failed: int = 0
     already: int = 0
     interrupted: bool = False
+    #: The signal that stopped the run (``signal.SIGINT`` or ``signal.SIGTERM``), if any.
+    signum: int | None = None
     elapsed_s: float = 0.0
     scenarios: list[str] = field(default_factory=list)
 
 
-def _ignore_sigint() -> None:
+def _detach_worker() -> None:
+    """Pool worker set-up: leave the terminal's process group, ignore Ctrl-C.
+
+    A Ctrl-C or SIGTERM sent to the whole process group then reaches only the submitting
+    process, which stops the pool in order. (A worker killed by the group signal itself
+    can die holding the pool's task-queue lock and deadlock the pool's shutdown.) The
+    worker was born with SIGTERM blocked (see :func:`_pool_results`): a group SIGTERM
+    that came before it left the group is discarded, then SIGTERM is unblocked so that
+    the pool can still stop it.
+    """
+    os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if signal.SIGTERM in signal.sigpending():
+        signal.sigtimedwait([signal.SIGTERM], 0)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+#: Signals that stop a run cleanly (finished replicates kept), with their exit statuses.
+STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Stopped(KeyboardInterrupt):
+    """A run stopped by a signal (Ctrl-C or SIGTERM); ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: Any) -> None:
+    raise Stopped(signum)
 
 
 @contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold Ctrl-C back while a replicate is written, then raise it.
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM (and Ctrl-C) into :class:`Stopped` while a run is under way, so that
+    both end it the same clean way: the pool or cluster is stopped, what finished is kept.
+    Only in the main thread (elsewhere signals cannot be handled and this does nothing).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum, handler in previous.items():
+        # Leave a signal alone if the caller chose to ignore it (e.g. nohup).
+        if handler is not signal.SIG_IGN:
+            signal.signal(signum, _raise_stopped)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while a replicate is written, then raise.
 
     The transaction makes a write atomic anyway; this only keeps a replicate that was
     about to be committed. Works in the main thread (elsewhere it does nothing).
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield  # not the main thread, or Ctrl-C is already handled (or ignored) elsewhere
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(signum, lambda number, frame: caught.append(number))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if caught:
-        raise KeyboardInterrupt
+        raise Stopped(caught[0])
+
+
+def _disk_error(exc: BaseException, out: str | Path, written: int) -> StudyFileError | None:
+    """A full or failing disk as one clear error (None for any other exception)."""
+    text = str(exc).lower()
+    full = (isinstance(exc, sqlite3.OperationalError) and ("full" in text or "disk i/o" in text)
+            or isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+    if not full:
+        return None
+    return StudyFileError(out, f"the disk holding {str(out)!r} is full or failing ({exc}); "
+                               f"the {written} replicates written in this run and all "
+                               "earlier ones are kept", "free some space, then run the same "
+                                                         "command again to resume")
 
 
 def _pool_results(tasks: Sequence[ChunkTask], workers: int) -> Iterator[ChunkResult]:
@@ -290,7 +360,13 @@ def _pool_results(tasks: Sequence[ChunkTask], workers: int) -> Iterator[ChunkRes
     if method == "forkserver":
         context.set_forkserver_preload(["simulation.study.runner", "simulation.paper.methods",
                                         "simulation.cohorts.generate", "simulation.stats.cox"])
-    pool = context.Pool(processes=min(workers, len(tasks)), initializer=_ignore_sigint)
+    # The fork server and the workers inherit a blocked SIGTERM: a SIGTERM to the whole
+    # process group cannot kill them before they have left it (see _detach_worker).
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        pool = context.Pool(processes=min(workers, len(tasks)), initializer=_detach_worker)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     try:
         yield from pool.imap_unordered(run_chunk, tasks, chunksize=1)
         pool.close()
@@ -387,6 +463,7 @@ def open_study(path: str | Path, config: StudyConfig, journal: str = "wal") -> S
     """Open (or create) the study file and check that it holds this study."""
     store = Store(path, journal=journal)
     try:
+        store.lock_for_writing()
         store.claim(config.fingerprint())
         for scenario in config.scenarios:
             store.register_scenario(scenario.name, scenario.to_dict(), config.replicates)
@@ -394,6 +471,46 @@ def open_study(path: str | Path, config: StudyConfig, journal: str = "wal") -> S
         store.close()
         raise
     return store
+
+
+def _run(store: Store, config: StudyConfig, out: str | Path, workers: int, dask: Any,
+         progress: bool, say: Callable[[str], None], outcome: RunOutcome) -> None:
+    """Run the missing replicates of an open study, counting them in ``outcome``."""
+    finished = {s.name: store.finished(s.name) for s in config.scenarios}
+    outcome.already = sum(len({r for r in done if r < config.replicates})
+                          for done in finished.values())
+    tasks = plan(config, finished)
+    todo = sum(len(t.keep) for t in tasks)
+    if todo == 0:
+        say(f"all {outcome.already} replicates are already in {out}; nothing to run")
+        return
+    if outcome.already:
+        say(f"resuming: {outcome.already} replicates already in {out}, {todo} to run")
+    ensure_references(store, config, say)
+    if dask is not None:
+        results: Iterator[ChunkResult] = _dask_results(tasks, dask)
+    elif workers > 1 and len(tasks) > 1:
+        results = _pool_results(tasks, workers)
+    else:
+        results = _local_results(tasks)
+    try:
+        with _progress(todo, progress) as bar:
+            for result in results:
+                if result.version != __version__:
+                    raise StudyFileError(
+                        out, f"a worker runs hcc-prognosis {result.version}, this is "
+                             f"{__version__}: results would not be comparable",
+                        "install the same version on every Dask worker")
+                for record in result.records:
+                    with _signals_deferred():
+                        if store.write_replicate(record):
+                            outcome.written += 1
+                            outcome.failed += record.status == "failed"
+                bar.update(len(result.records))
+    finally:
+        # Stops the pool or the cluster; a second Ctrl-C meanwhile changes nothing.
+        with _signals_deferred():
+            results.close()
 
 
 def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = None,
@@ -420,7 +537,9 @@ def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = Non
     Returns
     -------
     RunOutcome
-        ``interrupted`` is True after Ctrl-C; everything written so far is kept.
+        ``interrupted`` is True after Ctrl-C or SIGTERM (``signum`` says which);
+        everything written so far is kept. A full disk raises
+        :class:`~simulation.study.store.StudyFileError`, keeping what was written.
     """
     say = say or (lambda text: print(text, file=sys.stderr))
     workers = (os.cpu_count() or 1) if workers is None else workers
@@ -429,57 +548,34 @@ def run_study(config: StudyConfig, out: str | Path, *, workers: int | None = Non
                          f"workers must be a whole number >= 1; got {workers!r}")
     started = time.perf_counter()
     outcome = RunOutcome(scenarios=[s.name for s in config.scenarios])
-    store = open_study(out, config, journal)
-    run_id = store.start_run(command)
-    try:
-        finished = {s.name: store.finished(s.name) for s in config.scenarios}
-        outcome.already = sum(len({r for r in done if r < config.replicates})
-                              for done in finished.values())
-        tasks = plan(config, finished)
-        todo = sum(len(t.keep) for t in tasks)
-        if todo == 0:
-            say(f"all {outcome.already} replicates are already in {out}; nothing to run")
-        else:
-            if outcome.already:
-                say(f"resuming: {outcome.already} replicates already in {out}, "
-                    f"{todo} to run")
-            ensure_references(store, config, say)
-            if dask is not None:
-                results: Iterable[ChunkResult] = _dask_results(tasks, dask)
-            elif workers > 1 and len(tasks) > 1:
-                results = _pool_results(tasks, workers)
-            else:
-                results = _local_results(tasks)
+    with _stop_on_signals():
+        try:
+            store = open_study(out, config, journal)
+        except (sqlite3.OperationalError, OSError) as exc:
+            raise _disk_error(exc, out, 0) or exc from None
+        run_id = None
+        try:
+            run_id = store.start_run(command)
+            _run(store, config, out, workers, dask, progress, say, outcome)
+        except Stopped as stop:
+            outcome.interrupted, outcome.signum = True, stop.signum
+        except KeyboardInterrupt:
+            outcome.interrupted, outcome.signum = True, signal.SIGINT
+        except (sqlite3.OperationalError, OSError) as exc:
+            trouble = _disk_error(exc, out, outcome.written)
+            if trouble is None:
+                raise
+            raise trouble from None
+        finally:
+            outcome.elapsed_s = time.perf_counter() - started
+            error = sys.exc_info()[0] is not None  # an exception is on its way out
             try:
-                with _progress(todo, progress) as bar:
-                    for result in results:
-                        if result.version != __version__:
-                            raise StudyFileError(
-                                out, f"a worker runs hcc-prognosis {result.version}, this is "
-                                     f"{__version__}: results would not be comparable",
-                                "install the same version on every Dask worker")
-                        for record in result.records:
-                            with _sigint_deferred():
-                                if store.write_replicate(record):
-                                    outcome.written += 1
-                                    outcome.failed += record.status == "failed"
-                        bar.update(len(result.records))
-            except KeyboardInterrupt:
-                outcome.interrupted = True
+                if run_id is not None:
+                    store.finish_run(run_id, outcome.written,
+                                     "interrupted" if outcome.interrupted else
+                                     "stopped by an error" if error else "finished")
+            except sqlite3.Error:
+                pass  # a full disk: the run's record is lost, its replicates are not
             finally:
-                close = getattr(results, "close", None)  # stops the pool or the cluster
-                if close is not None:
-                    try:
-                        close()
-                    except KeyboardInterrupt:
-                        outcome.interrupted = True
-    except KeyboardInterrupt:
-        outcome.interrupted = True
-    finally:
-        outcome.elapsed_s = time.perf_counter() - started
-        error = sys.exc_info()[0] is not None  # an exception is on its way out
-        store.finish_run(run_id, outcome.written,
-                         "interrupted" if outcome.interrupted else
-                         "stopped by an error" if error else "finished")
-        store.close()
+                store.close()
     return outcome

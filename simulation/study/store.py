@@ -37,13 +37,16 @@ share pass ``journal="delete"`` (the rollback journal), which is as safe, only s
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -211,26 +214,80 @@ class Store:
 
     def __init__(self, path: str | Path, *, create: bool = True, journal: str = "wal") -> None:
         self.path = Path(path)
+        self._lock: IO[bytes] | None = None
         if journal not in JOURNAL_MODES:
             raise InputError("journal", journal, None, " or ".join(JOURNAL_MODES),
                              f"journal must be one of {', '.join(JOURNAL_MODES)}; got {journal!r}")
-        exists = self.path.exists() and self.path.stat().st_size > 0
-        if not exists and not create:
-            raise StudyFileError(path, f"no study file at {str(self.path)!r}",
-                                 "run 'hcc-prognosis simulate ... --out FILE' first")
+        shown = str(self.path)
+        # What to do about a file that is not usable depends on who opened it.
+        fix = ("give --out a new file name" if create else
+               "give the path of a study file written by 'hcc-prognosis simulate'")
         if self.path.is_dir():
-            raise StudyFileError(path, f"{str(self.path)!r} is a directory, not a study file")
+            raise StudyFileError(path, f"{shown!r} is a folder, not a study file", fix)
+        if not self.path.exists():
+            if not create:
+                raise StudyFileError(path, f"there is no file {shown!r}",
+                                     "run 'hcc-prognosis simulate ... --out FILE' first, or "
+                                     "check the path")
+            folder = self.path.parent
+            if not folder.is_dir():
+                raise StudyFileError(path, f"the folder {str(folder)!r} of {shown!r} does "
+                                           "not exist", "create it first, or choose another path")
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if self.path.exists() and not exists and not create:
+            raise StudyFileError(path, f"{shown!r} is an empty file, not a study file "
+                                       "(a run may have stopped before writing anything)",
+                                 "run 'hcc-prognosis simulate ... --out' on it to start the "
+                                 "study")
         try:
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
+            self._db = sqlite3.connect(shown, isolation_level=None, timeout=30.0)
             self._db.execute("PRAGMA busy_timeout = 30000")
             if exists:
-                self._check_is_study()
+                self._check_is_study(fix)
             else:
                 self._create(journal)
             self._db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
-            raise StudyFileError(path, f"{str(self.path)!r} is not a readable study file: {exc}",
-                                 "give --out a new file name") from None
+            raise StudyFileError(path, f"{shown!r} is not a readable study file ({exc})",
+                                 fix) from None
+        except sqlite3.OperationalError as exc:  # pragma: no cover - e.g. no permission
+            raise StudyFileError(path, f"cannot open {shown!r}: {exc}",
+                                 "check the path and its permissions") from None
+
+    def lock_for_writing(self) -> None:
+        """Take the file for this process's run, or refuse if another run holds it.
+
+        An advisory lock (``flock``) on a sidecar ``<file>.lock``: two ``simulate`` runs
+        on one study file would both compute every replicate and one would write none.
+        The lock goes with the process, so a killed run never leaves it held.
+        """
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        while True:
+            handle = open(lock_path, "a+b")  # noqa: SIM115 - held until close()
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().decode("ascii", "replace").strip() or "another process"
+                handle.close()
+                raise StudyFileError(self.path, f"{str(self.path)!r} is being run by {holder}",
+                                     "wait for that run to finish (or stop it), or give "
+                                     "--out another file") from None
+            # The holder before us may have removed the file while we waited for it:
+            # then our lock is on a file nobody else sees, so take the new one.
+            try:
+                same = os.fstat(handle.fileno()).st_ino == os.stat(lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            handle.close()
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {socket.gethostname()}".encode("ascii",
+                                                                              "replace"))
+        handle.flush()
+        self._lock = handle
 
     # --- set-up -------------------------------------------------------------------------
     def _create(self, journal: str) -> None:
@@ -241,11 +298,11 @@ class Store:
             "BEGIN IMMEDIATE;\n" + _SCHEMA + _triggers()
             + f"\nINSERT INTO study VALUES ('schema', '{SCHEMA_VERSION}');\nCOMMIT;")
 
-    def _check_is_study(self) -> None:
+    def _check_is_study(self, fix: str) -> None:
         (app_id,) = self._db.execute("PRAGMA application_id").fetchone()
         if app_id != APPLICATION_ID:
             raise StudyFileError(self.path, f"{str(self.path)!r} is not an hcc-prognosis "
-                                            "study file", "give --out a new file name")
+                                            "study file", fix)
         row = self._db.execute("SELECT value FROM study WHERE key = 'schema'").fetchone()
         if row is None or row[0] != str(SCHEMA_VERSION):
             raise StudyFileError(self.path, f"{str(self.path)!r} has study file layout "
@@ -258,8 +315,13 @@ class Store:
         return _Transaction(self._db)
 
     def close(self) -> None:
-        """Close the file (checkpoints the write-ahead log)."""
+        """Close the file (checkpoints the write-ahead log) and release the run lock."""
         self._db.close()
+        if self._lock is not None:
+            lock_path = Path(self._lock.name)
+            self._lock.close()
+            self._lock = None
+            lock_path.unlink(missing_ok=True)
 
     def __enter__(self) -> Store:
         return self
