@@ -37,7 +37,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -354,7 +354,7 @@ def _disk_error(exc: BaseException, out: str | Path, written: int) -> StudyFileE
                                                          "command again to resume")
 
 
-def _pool_results(tasks: Sequence[ChunkTask], workers: int) -> Iterator[ChunkResult]:
+def _pool_results(tasks: Sequence[ChunkTask], workers: int) -> Generator[ChunkResult, None, None]:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
@@ -392,7 +392,7 @@ def parse_dask(spec: str) -> tuple[str, int | str]:
     return "address", spec
 
 
-def _dask_results(tasks: Sequence[ChunkTask], dask: Any) -> Iterator[ChunkResult]:
+def _dask_results(tasks: Sequence[ChunkTask], dask: Any) -> Generator[ChunkResult, None, None]:
     """Run the blocks on a Dask cluster: a Client, ``"local:N"`` or a scheduler address."""
     try:
         # Deferred: Dask is an optional extra, loaded only for --dask.
@@ -438,7 +438,7 @@ def _dask_results(tasks: Sequence[ChunkTask], dask: Any) -> Iterator[ChunkResult
             own_cluster.close()
 
 
-def _local_results(tasks: Sequence[ChunkTask]) -> Iterator[ChunkResult]:
+def _local_results(tasks: Sequence[ChunkTask]) -> Generator[ChunkResult, None, None]:
     for task in tasks:
         yield run_chunk(task)
 
@@ -488,7 +488,7 @@ def _run(store: Store, config: StudyConfig, out: str | Path, workers: int, dask:
         say(f"resuming: {outcome.already} replicates already in {out}, {todo} to run")
     ensure_references(store, config, say)
     if dask is not None:
-        results: Iterator[ChunkResult] = _dask_results(tasks, dask)
+        results: Generator[ChunkResult, None, None] = _dask_results(tasks, dask)
     elif workers > 1 and len(tasks) > 1:
         results = _pool_results(tasks, workers)
     else:
