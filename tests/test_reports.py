@@ -302,5 +302,5 @@ def test_report_of_a_file_that_is_not_a_study_is_a_clear_error(tmp_path, capsys)
     assert main(["report", str(tmp_path / "missing.sqlite"), "-o",
                  str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err
-    assert "is not a readable study file" in err and "no study file at" in err
+    assert "is not a readable study file" in err and "there is no file" in err
     assert not (tmp_path / "r.html").exists()
