@@ -478,7 +478,7 @@ def efron_objective(stack: SortedStack, beta: np.ndarray) -> EfronObjective:
             = \\sum_i \\Big[\\frac{a_{2,i}}{a_{0,i}}
             - \\frac{a_{1,i} a_{1,i}^\\top}{a_{0,i}^2}\\Big]
 
-    (Therneau & Grambsch 2000, section 3.3). All three come from one pass: :math:`a_0`
+    (Efron 1977 [1]_; Therneau & Grambsch 2000 [2]_). All three come from one pass: :math:`a_0`
     and :math:`a_1` are prefix sums over the time-descending rows read at the risk-set
     ends, less :math:`r/d` times a difference of the same prefix sums for the tie
     (:func:`_efron_risk_sums`); the terms linear in :math:`a_1` and :math:`a_2` are one
@@ -487,6 +487,13 @@ def efron_objective(stack: SortedStack, beta: np.ndarray) -> EfronObjective:
     largest :math:`\\eta`, which cancels in the ratios and comes back in :math:`\\ell`.
     A risk set whose weights all underflow gives a non-finite log-likelihood, which
     the step-halving rejects.
+
+    References
+    ----------
+    .. [1] Efron B. The efficiency of Cox's likelihood function for censored data.
+       J Am Stat Assoc 1977;72:557-565.
+    .. [2] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model.
+       Springer 2000, section 3.3.
 
     Examples
     --------
