@@ -5,6 +5,10 @@ Run from the repository root::
     python benchmarks/bench_cox.py            # about 2-4 minutes
     python benchmarks/bench_cox.py --quick    # smaller sizes, about a minute
 
+    # another version of the engine timed side by side with this one, e.g. before a change:
+    git show main:simulation/stats/cox.py > /tmp/cox_baseline.py
+    python benchmarks/bench_cox.py --baseline /tmp/cox_baseline.py --sections 1,2
+
 Everything runs on one thread (OMP/OPENBLAS/MKL threads set to 1 before numpy is
 imported), and every speed is printed next to lifelines measured in the same run, as a
 ratio, so the figures do not depend on how fast the machine is. What is printed:
@@ -13,8 +17,10 @@ ratio, so the figures do not depend on how fast the machine is. What is printed:
    factors, times rounded to 0.1 month so ties are common): fast engine against
    ``lifelines.CoxPHFitter().fit`` with default options on ready-made DataFrames (the
    quickest way to use lifelines) and against ``cox_fit_lifelines`` (tight tolerances,
-   the reference engine of the simulation).
-2. Time per fit as n grows from 58 to 5,000.
+   the reference engine of the simulation). With ``--baseline PATH`` the ``cox_fit`` of
+   the module file at PATH (another version of ``simulation/stats/cox.py``) is timed in
+   the same rounds, its results checked against this version's, and both ratios printed.
+2. Time per fit as n grows from 58 to 5,000 (and the baseline's, if given).
 3. Time per fit as the stack grows from 10^2 to 10^5 cohorts (chunked).
 4. Peak memory of 10^5 cohorts with the default chunking, and of 10^4 cohorts in one
    chunk (bytes per row), each in a fresh process.
@@ -29,11 +35,13 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
     os.environ[_name] = "1"
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -100,52 +108,104 @@ def lifelines_default_seconds_per_fit(time_, event, X, fits: int) -> float:
     return best_of(lambda: lifelines_default_run(frames), repeats=2) / fits
 
 
-def section_fits_per_second(quick: bool) -> dict:
-    """Fast engine and lifelines timed in alternation; the best round of each counts.
+def load_baseline(path: str) -> Callable:
+    """``cox_fit`` of the module file at ``path``: another version of the engine."""
+    spec = importlib.util.spec_from_file_location("cox_baseline", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--baseline: cannot load a module from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cox_fit
 
-    Other processes on the machine slow both sides at random; alternating them and
-    keeping each side's fastest round makes the ratio a fair one.
+
+def largest_difference(fit, other) -> str:
+    """Largest relative difference of coef and se, and whether the flags agree."""
+    worst = 0.0
+    for name in ("coef", "se", "loglik"):
+        a, b = getattr(fit, name), getattr(other, name)
+        if not np.array_equal(np.isnan(a), np.isnan(b)):
+            return "NaN patterns differ"
+        both = ~np.isnan(a)
+        scale = np.maximum(np.abs(a[both]), 1e-300)
+        worst = max(worst, float((np.abs(a[both] - b[both]) / scale).max(initial=0.0)))
+    flags = all(np.array_equal(getattr(fit, name), getattr(other, name))
+                for name in ("converged", "separated", "n_iter"))
+    return f"largest relative difference {worst:.1e}, flags {'equal' if flags else 'DIFFER'}"
+
+
+def section_fits_per_second(quick: bool, baseline: Callable | None = None,
+                            rounds: int | None = None) -> dict:
+    """Fast engine, baseline and lifelines timed in alternation; the best round counts.
+
+    Other processes on the machine slow every side at random; alternating them (the
+    fast engine and the baseline in turn going first) and keeping each side's fastest
+    round makes the ratios fair ones.
     """
     n, p = 58, 3
     cohorts = 5_000 if quick else 20_000
     fits = 30 if quick else 60
-    rounds = 3 if quick else 5
+    rounds = rounds or (3 if quick else 5)
     time_, event, X = paper_like_stack(cohorts, n)
     frames = lifelines_frames(time_, event, X, fits)
-    cox_fit(time_[:100], event[:100], X[:100])                 # warm-up
+    engines = {"fast": cox_fit} | ({"baseline": baseline} if baseline else {})
+    for engine in engines.values():
+        engine(time_[:100], event[:100], X[:100])                   # warm-up
     lifelines_default_run(frames[:1])
-    fast, default, reference = np.inf, np.inf, np.inf
-    for _ in range(rounds):
-        fast = min(fast, best_of(lambda: cox_fit(time_, event, X), repeats=1) / cohorts)
+    best = {name: np.inf for name in engines}
+    default, reference = np.inf, np.inf
+    for round_ in range(rounds):
+        order = list(engines) if round_ % 2 == 0 else list(engines)[::-1]
+        for name in order:
+            engine = engines[name]
+            best[name] = min(best[name], best_of(lambda: engine(time_, event, X),
+                                                 repeats=1) / cohorts)
         default = min(default, best_of(lambda: lifelines_default_run(frames), repeats=1) / fits)
         reference = min(reference, best_of(lambda: cox_fit_lifelines(
             time_[:fits], event[:fits], X[:fits]), repeats=1) / fits)
+    fast = best["fast"]
     fit = cox_fit(time_, event, X)
     print(f"1. Cox fits/s at n = {n}, p = {p} ({cohorts} cohorts; one thread; best of "
           f"{rounds} alternating rounds)")
     print(f"   fast engine                 {1 / fast:10.0f} fits/s  ({fast * 1e6:7.1f} us/fit, "
           f"{fit.n_iter.mean():.1f} iterations on average, "
           f"{(~fit.finite).mean():.2%} flagged)")
+    if baseline:
+        base = best["baseline"]
+        print(f"   baseline engine             {1 / base:10.0f} fits/s  ({base * 1e6:7.1f} us/fit;"
+              f" fast / baseline time {fast / base:.3f}; "
+              f"{largest_difference(fit, baseline(time_, event, X))})")
     print(f"   lifelines, default options  {1 / default:10.1f} fits/s  "
-          f"({default * 1e3:7.2f} ms/fit)   ratio {default / fast:7.0f}x")
+          f"({default * 1e3:7.2f} ms/fit)   ratio {default / fast:7.0f}x"
+          + (f"  (baseline {default / best['baseline']:.0f}x)" if baseline else ""))
     print(f"   cox_fit_lifelines (tight)   {1 / reference:10.1f} fits/s  "
-          f"({reference * 1e3:7.2f} ms/fit)   ratio {reference / fast:7.0f}x")
-    return {"fast_us": fast * 1e6, "lifelines_default_ms": default * 1e3,
-            "lifelines_reference_ms": reference * 1e3,
-            "ratio_default": default / fast, "ratio_reference": reference / fast}
+          f"({reference * 1e3:7.2f} ms/fit)   ratio {reference / fast:7.0f}x"
+          + (f"  (baseline {reference / best['baseline']:.0f}x)" if baseline else ""))
+    figures = {"fast_us": fast * 1e6, "lifelines_default_ms": default * 1e3,
+               "lifelines_reference_ms": reference * 1e3,
+               "ratio_default": default / fast, "ratio_reference": reference / fast}
+    if baseline:
+        figures |= {"baseline_us": best["baseline"] * 1e6,
+                    "baseline_ratio_default": default / best["baseline"],
+                    "baseline_ratio_reference": reference / best["baseline"]}
+    return figures
 
 
-def section_growth_with_n(quick: bool) -> None:
+def section_growth_with_n(quick: bool, baseline: Callable | None = None) -> None:
     sizes = [58, 200, 1000, 5000] if quick else [58, 200, 500, 1000, 2000, 5000]
     print("\n2. Time per fit as n grows (p = 3, stacks of about 2 x 10^5 rows)")
-    print("        n   cohorts   us/fit   ns/row   lifelines ms/fit   ratio")
+    print("        n   cohorts   us/fit   ns/row   lifelines ms/fit   ratio"
+          + ("   baseline us/fit   ratio" if baseline else ""))
     for n in sizes:
         cohorts = max(20, 200_000 // n // (4 if quick else 1))
         time_, event, X = paper_like_stack(cohorts, n, seed=n)
         seconds = best_of(lambda: cox_fit(time_, event, X)) / cohorts
         default = lifelines_default_seconds_per_fit(time_, event, X, 3 if n >= 2000 else 10)
-        print(f"   {n:6d}   {cohorts:7d}   {seconds * 1e6:7.1f}   {seconds / n * 1e9:6.0f}"
-              f"   {default * 1e3:16.2f}   {default / seconds:5.0f}x")
+        line = (f"   {n:6d}   {cohorts:7d}   {seconds * 1e6:7.1f}   {seconds / n * 1e9:6.0f}"
+                f"   {default * 1e3:16.2f}   {default / seconds:5.0f}x")
+        if baseline:
+            base = best_of(lambda: baseline(time_, event, X)) / cohorts
+            line += f"   {base * 1e6:15.1f}   {default / base:5.0f}x"
+        print(line)
 
 
 def section_growth_with_stack(quick: bool) -> None:
@@ -211,6 +271,14 @@ def section_memory(quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--baseline", metavar="PATH",
+                        help="a module file with another version of cox_fit (e.g. "
+                             "simulation/stats/cox.py of another commit), timed side by "
+                             "side with this one in sections 1 and 2")
+    parser.add_argument("--rounds", type=int, metavar="N",
+                        help="alternating rounds in section 1 (default 5, --quick 3)")
+    parser.add_argument("--sections", default="1,2,3,4", metavar="LIST",
+                        help="comma-separated sections to run (default: 1,2,3,4)")
     parser.add_argument("--memory-child", nargs=2, metavar=("COHORTS", "CHUNK"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -218,10 +286,16 @@ def main() -> None:
         cohorts, chunk = args.memory_child
         peak_memory_child(int(cohorts), chunk)
         return
-    section_fits_per_second(args.quick)
-    section_growth_with_n(args.quick)
-    section_growth_with_stack(args.quick)
-    section_memory(args.quick)
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    sections = {part.strip() for part in args.sections.split(",")}
+    if "1" in sections:
+        section_fits_per_second(args.quick, baseline, args.rounds)
+    if "2" in sections:
+        section_growth_with_n(args.quick, baseline)
+    if "3" in sections:
+        section_growth_with_stack(args.quick)
+    if "4" in sections:
+        section_memory(args.quick)
 
 
 if __name__ == "__main__":

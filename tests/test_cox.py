@@ -9,6 +9,7 @@ statement about both implementations and not about lifelines' tolerance.
 
 from __future__ import annotations
 
+import doctest
 import math
 
 import numpy as np
@@ -17,7 +18,17 @@ from scipy.optimize import brentq, linprog, minimize
 
 from calculator.errors import InputError
 from calculator.published import Z95
-from simulation.stats.cox import CoxFit, cox_fit
+from simulation.stats import cox, cox_input
+from simulation.stats.cox import (
+    MAX_HALVINGS,
+    CoxFit,
+    _halve_rejected,
+    _NewtonState,
+    as_stack,
+    cox_fit,
+    efron_objective,
+    sort_stack,
+)
 from simulation.stats.reference import cox_fit_lifelines
 
 N_MAX, P_MAX = 80, 4
@@ -314,6 +325,76 @@ def test_wald_quantities_follow_from_coef_and_se():
     np.testing.assert_allclose(fit.ci_upper, fit.coef + Z95 * fit.se)
     from scipy.stats import norm
     np.testing.assert_allclose(fit.p, 2 * norm.sf(np.abs(fit.z)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("module", [cox, cox_input])
+def test_docstring_examples(module):
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
+
+
+# ---------------------------------------------------------------------------------------
+# The pieces of the engine: objective and step-halving
+# ---------------------------------------------------------------------------------------
+
+def efron_loglik_by_loops(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray
+                          ) -> float:
+    """Efron partial log-likelihood written loop by loop from its definition."""
+    eta = X @ beta
+    total = 0.0
+    for t in np.unique(T[E]):
+        dying = (T == t) & E
+        risk = np.exp(eta[T >= t]).sum()
+        tied = np.exp(eta[dying]).sum()
+        d = int(dying.sum())
+        total += eta[dying].sum() - sum(math.log(risk - r / d * tied) for r in range(d))
+    return total
+
+
+def test_efron_objective_is_the_log_likelihood_with_its_gradient_and_negative_hessian():
+    # A padded random stack (ties, tiny groups, separation, junk in masked rows and
+    # inactive columns) at a random point: the log-likelihood equals the loop-by-loop
+    # definition, the score its central difference, the information minus the
+    # central difference of the score.
+    stack, compact = random_stack(77, 40)
+    sorted_stack = sort_stack(*as_stack(*stack))
+    active = stack[4]
+    rng = np.random.default_rng(77)
+    beta = np.where(active, rng.normal(0, 0.5, active.shape), 0.0)
+    at = efron_objective(sorted_stack, beta)
+    for b, (T, E, x, cols) in enumerate(compact):
+        original = beta[b, cols] / sorted_stack.scale[b, cols]
+        assert at.loglik[b] == pytest.approx(efron_loglik_by_loops(T, E, x, original),
+                                             rel=1e-12, abs=1e-12)
+    h = 1e-5
+    for k in range(P_MAX):
+        shift = np.zeros_like(beta)
+        shift[:, k] = h
+        up, down = efron_objective(sorted_stack, beta + shift), \
+            efron_objective(sorted_stack, beta - shift)
+        np.testing.assert_allclose(at.score[:, k], (up.loglik - down.loglik) / (2 * h),
+                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(at.information[:, :, k],
+                                   -(up.score - down.score) / (2 * h), rtol=1e-6, atol=1e-6)
+    assert (at.score[~active] == 0).all()
+
+
+def test_step_halving_pulls_a_worse_trial_halfway_back_and_gives_up_in_the_end():
+    # Three cohorts at beta = 0 with log-likelihood -10, trial points at 1: a higher
+    # log-likelihood is accepted, a lower one or NaN halves the step towards beta.
+    active = np.ones((3, 1), dtype=bool)
+    state = _NewtonState.start(active, deaths=np.array([5, 5, 5]))
+    state.loglik[:] = -10.0
+    state.trial[:] = 1.0
+    cohorts = np.arange(3)
+    better, gain = _halve_rejected(state, cohorts, np.array([-9.0, -11.0, np.nan]))
+    assert better.tolist() == [True, False, False] and gain.tolist() == [1.0]
+    assert state.trial[:, 0].tolist() == [1.0, 0.5, 0.5]
+    assert state.halvings.tolist() == [0, 1, 1] and state.running.all()
+    for _ in range(MAX_HALVINGS):
+        _halve_rejected(state, cohorts[1:], np.array([-11.0, -11.0]))
+    assert state.running.tolist() == [True, False, False]
+    assert state.trial[1, 0] == 0.5 ** (MAX_HALVINGS + 1)
 
 
 # ---------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 :func:`cox_fit` is the fast engine: Newton-Raphson with step-halving on the Efron partial
 likelihood, vectorised with numpy across the cohorts of the stack. Its reference, one
 ``lifelines.CoxPHFitter`` fit per cohort, is :func:`simulation.stats.reference.cox_fit_lifelines`;
-both return a :class:`CoxFit`.
+both return a :class:`CoxFit` and check their arguments with
+:func:`simulation.stats.cox_input.as_stack`.
 
 The partial log-likelihood with Efron's handling of ties is, summing over the distinct event
 times :math:`t` with :math:`d` deaths :math:`D_t`, risk set :math:`R_t` and
@@ -14,6 +15,19 @@ times :math:`t` with :math:`d` deaths :math:`D_t`, risk set :math:`R_t` and
     \\ell(\\beta) = \\sum_t \\Big[\\sum_{i \\in D_t} \\eta_i
         - \\sum_{r=0}^{d-1} \\log\\Big(\\sum_{j \\in R_t} e^{\\eta_j}
         - \\tfrac{r}{d} \\sum_{j \\in D_t} e^{\\eta_j}\\Big)\\Big].
+
+The module follows the maths, with the objective kept apart from the Newton loop (as
+scikit-survival's ``CoxPHOptimizer`` does):
+
+- :func:`sort_stack` sorts each cohort once, so that every risk set is a prefix of it
+  (:class:`SortedStack`);
+- :func:`efron_objective` gives :math:`\\ell`, its gradient (score) and its negative
+  Hessian (information) at :math:`\\beta` in one pass;
+- :class:`_NewtonState` holds where the iteration of every cohort stands;
+  :func:`_halve_rejected` (step-halving), :func:`_newton_step` and :func:`_stop` move it;
+- :func:`_monotone_coordinates`, :func:`_diverging_directions` and
+  :func:`_diagnose_separation` find the coefficients without a finite estimate;
+- :func:`_estimates` turns the state into coefficients and standard errors.
 
 References
 ----------
@@ -26,15 +40,19 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
 from scipy.special import ndtr
 
-from calculator.errors import InputError
 from calculator.published import Z95
+from simulation.stats.cox_input import as_stack
 from simulation.stats.stacking import tie_groups
+
+__all__ = ["CHUNK_ROWS", "CoxFit", "EfronObjective", "SortedStack", "cox_fit",
+           "efron_objective", "sort_stack", "wald_fit"]
 
 
 @dataclass(frozen=True)
@@ -91,111 +109,6 @@ class CoxFit:
         return int(self.coef.shape[0])
 
 
-# ---------------------------------------------------------------------------------------
-# Input handling shared by both engines
-# ---------------------------------------------------------------------------------------
-
-def _problem(field: str, value: Any, allowed: str, message: str,
-             hint: str | None = None) -> InputError:
-    return InputError(field, value, None, allowed, message, hint)
-
-
-def as_stack(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Check the inputs and bring them to stack shapes.
-
-    Returns ``time (B, n)`` float, ``event (B, n)`` bool, ``X (B, n, p)`` float,
-    ``mask (B, n)`` bool and ``active (B, p)`` bool. A single cohort, ``time (n,)`` with
-    ``X (n,)`` or ``(n, p)``, becomes a stack of one. Raises :class:`InputError` naming
-    the argument for wrong shapes, event codes other than 0/1, or non-finite values in
-    rows that enter a fit.
-    """
-    time = np.asarray(time, dtype=float)
-    if time.ndim == 1:
-        time = time[None, :]
-        X = np.asarray(X, dtype=float)
-        if X.ndim == 1:
-            X = X[:, None]
-        if X.ndim != 2:
-            raise _problem("X", X.shape, "(n,) or (n, p) for one cohort",
-                           f"X must have shape (n,) or (n, p) when time has shape (n,); "
-                           f"got {X.shape}")
-        X = X[None]
-        if event is not None and np.ndim(event) == 1:
-            event = np.asarray(event)[None, :]
-        if mask is not None and np.ndim(mask) == 1:
-            mask = np.asarray(mask)[None, :]
-        if active is not None and np.ndim(active) == 1:
-            active = np.asarray(active)[None, :]
-    elif time.ndim == 2:
-        X = np.asarray(X, dtype=float)
-        if X.ndim == 2:
-            X = X[:, :, None]
-    else:
-        raise _problem("time", time.shape, "(n,) or (B, n)",
-                       f"time must have shape (n,) or (B, n); got {time.shape}")
-    B, n = time.shape
-    if X.ndim != 3 or X.shape[:2] != (B, n):
-        raise _problem("X", X.shape, f"({B}, {n}, p)",
-                       f"X must have shape ({B}, {n}, p) to match time {time.shape}; "
-                       f"got {X.shape}")
-    p = X.shape[2]
-
-    event_arr = np.asarray(event)
-    if event_arr.shape != (B, n):
-        raise _problem("event", event_arr.shape, f"({B}, {n})",
-                       f"event must have the shape of time, ({B}, {n}); got {event_arr.shape}")
-    if event_arr.dtype != bool:
-        bad = ~np.isin(event_arr, (0, 1))
-        if bad.any():
-            value = event_arr[bad].flat[0].item()
-            raise _problem("event", value, "0/1 or False/True",
-                           f"event must be 0 (censored) or 1 (died); got {value!r}")
-        event_arr = event_arr.astype(bool)
-
-    if mask is None:
-        mask_arr = np.ones((B, n), dtype=bool)
-    else:
-        mask_arr = np.asarray(mask)
-        if mask_arr.shape != (B, n) or mask_arr.dtype != bool:
-            raise _problem("mask", (mask_arr.shape, str(mask_arr.dtype)), f"bool ({B}, {n})",
-                           f"mask must be a bool array of shape ({B}, {n}); got "
-                           f"{mask_arr.dtype} {mask_arr.shape}")
-    if active is None:
-        active_arr = np.ones((B, p), dtype=bool)
-    else:
-        active_arr = np.asarray(active)
-        if active_arr.shape != (B, p) or active_arr.dtype != bool:
-            raise _problem("active", (active_arr.shape, str(active_arr.dtype)),
-                           f"bool ({B}, {p})",
-                           f"active must be a bool array of shape ({B}, {p}); got "
-                           f"{active_arr.dtype} {active_arr.shape}")
-
-    # Checked a block of cohorts at a time, so that no copy of a large stack is made.
-    for start in range(0, B, 4096):
-        block = slice(start, start + 4096)
-        bad = ~np.isfinite(time[block]) & mask_arr[block]
-        if bad.any():
-            b, i = np.argwhere(bad)[0]
-            b += start
-            raise _problem("time", float(time[b, i]), "finite numbers",
-                           f"time must be finite in the rows that enter a fit; cohort {b} "
-                           f"row {i} has {time[b, i]}",
-                           "leave incomplete rows out with mask")
-        bad = ~np.isfinite(X[block])
-        bad &= mask_arr[block, :, None]
-        bad &= active_arr[block, None, :]
-        if bad.any():
-            b, i, k = np.argwhere(bad)[0]
-            b += start
-            raise _problem("X", float(X[b, i, k]), "finite numbers",
-                           f"X must be finite in the rows and covariates that enter a fit; "
-                           f"cohort {b} row {i} covariate {k} has {X[b, i, k]}",
-                           "leave incomplete rows out with mask, or the covariate with "
-                           "active")
-    return time, event_arr, X, mask_arr, active_arr
-
-
 def wald_fit(coef: np.ndarray, se: np.ndarray, loglik: np.ndarray,
              converged: np.ndarray, separated: np.ndarray, n_iter: np.ndarray,
              n: np.ndarray, events: np.ndarray) -> CoxFit:
@@ -213,10 +126,6 @@ def wald_fit(coef: np.ndarray, se: np.ndarray, loglik: np.ndarray,
                   n_iter=n_iter.astype(int), n=n.astype(int), events=events.astype(int))
 
 
-# ---------------------------------------------------------------------------------------
-# Fast engine: numpy, vectorised across the stack
-# ---------------------------------------------------------------------------------------
-
 #: Rows (cohorts x patients) fitted at a time by default: the working arrays of a chunk
 #: (a few hundred bytes per row for p = 3) then stay in cache, and memory stays bounded
 #: however large the stack (see benchmarks/bench_cox.py).
@@ -228,288 +137,6 @@ PIVOT_TOLERANCE = 1e-10
 #: Step-halvings allowed in a row before a cohort stops (the step is then ~1e-9 of a
 #: Newton step, below what floating point can resolve).
 MAX_HALVINGS = 30
-
-
-@dataclass
-class _Prepared:
-    """A stack made ready for the Efron sums: sorted, standardised, indexed.
-
-    Rows are sorted by decreasing time within each cohort, deaths before censored rows
-    within a tie and rows that do not enter last (with all-zero covariates). A death's
-    risk set, every row with a time at or after the death's, is then a prefix of the
-    cohort, so its sums are cumulative sums read at the last row of the death's tie
-    group; and a tie's deaths are consecutive rows. The deaths of each cohort are listed
-    in "slots" ``(B, E)``, padded to the largest number of deaths. Row and slot numbers
-    are local to the cohort.
-    """
-
-    x: np.ndarray           # (B, n, p) standardised covariates, 0 in unused rows/columns
-    head: np.ndarray        # (B, n, 1 + p) [1, x] for entering rows, else 0
-    risk_row: np.ndarray    # (B, E) last row of the death's tie group (end of risk set)
-    death_row: np.ndarray   # (B, E) row of the death
-    tie_size: np.ndarray    # (B, E) number d of deaths in the death's tie
-    tie_hi: np.ndarray      # (B, E) last death row of the death's tie
-    tie_lo: np.ndarray      # (B, E) row before the tie's first row (-1 if none)
-    frac: np.ndarray        # (B, E) Efron's r / d (rank r among the d tied deaths)
-    valid: np.ndarray       # (B, E) 1.0 for a death, 0.0 for padding
-    x_events: np.ndarray    # (B, p) sum of the standardised covariates over the deaths
-    deaths: np.ndarray      # (B,) number of deaths
-    entered: np.ndarray     # (B, n) bool, sorted
-    died: np.ndarray        # (B, n) bool, sorted
-    last: np.ndarray        # (B, n) last row of each row's tie group
-    center: np.ndarray      # (B, p)
-    scale: np.ndarray       # (B, p)
-
-    def subset(self, keep: np.ndarray) -> "_Prepared":
-        """The same for the cohorts ``keep`` only."""
-        return _Prepared(**{name: getattr(self, name)[keep]
-                            for name in self.__dataclass_fields__})
-
-
-@dataclass
-class _FlatIndex:
-    """Flat indices of a :class:`_Prepared` stack, for one evaluation after another.
-
-    Rows are numbered ``b * n + row``; ``B * n`` is an extra all-zero row.
-    """
-
-    risk: np.ndarray        # (B * E,) end of each slot's risk set
-    tie_hi: np.ndarray      # (B * E,) prefix through the slot's tied deaths
-    tie_lo: np.ndarray      # (B * E,) prefix before the tie (or the zero row)
-    frac: np.ndarray        # (B * E, 1) r / d
-    tied_slot: np.ndarray   # (M,) slots with an Efron correction (rank r >= 1)
-    tied_frac: np.ndarray   # (M,) their r / d
-    tied_key: np.ndarray    # (M,) first row of their tie
-    member_row: np.ndarray  # (Q,) death rows in ties of two or more deaths
-    member_key: np.ndarray  # (Q,) first row of their tie
-
-    @classmethod
-    def of(cls, prep: _Prepared) -> "_FlatIndex":
-        B, n, _ = prep.x.shape
-        base = (np.arange(B) * n)[:, None]
-        corrected = np.flatnonzero(prep.frac.ravel() > 0)
-        lo = np.where(prep.tie_lo >= 0, prep.tie_lo + base, B * n).ravel()
-        key = (prep.tie_lo + 1 + base).ravel()
-        member = np.flatnonzero(((prep.tie_size > 1) & (prep.valid > 0)).ravel())
-        return cls(risk=(prep.risk_row + base).ravel(),
-                   tie_hi=(prep.tie_hi + base).ravel(), tie_lo=lo,
-                   frac=prep.frac.reshape(-1, 1), tied_slot=corrected,
-                   tied_frac=prep.frac.ravel()[corrected], tied_key=key[corrected],
-                   member_row=(prep.death_row + base).ravel()[member],
-                   member_key=key[member])
-
-
-def _prepare(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray,
-             active: np.ndarray) -> _Prepared:
-    B, n, p = X.shape
-    died_first = np.where(event & mask, 0, 1)
-    order = np.lexsort((died_first, np.where(mask, -time, np.inf)), axis=1)
-    flat_order = (order + (np.arange(B) * n)[:, None]).ravel()
-    t = np.take(np.where(mask, time, -np.inf), flat_order).reshape(B, n)
-    entered = np.take(mask, flat_order).reshape(B, n)
-    died = np.take(event, flat_order).reshape(B, n) & entered
-    x = np.take(X.reshape(B * n, p), flat_order, axis=0).reshape(B, n, p)
-
-    # Standardise with the entering rows' mean and SD (the partial likelihood does not
-    # change with a shift of x; the scale only conditions the Newton steps).
-    inside = entered[:, :, None].astype(float)
-    x = np.where(entered[:, :, None] & active[:, None, :], x, 0.0)   # NaN allowed there
-    count = np.maximum(entered.sum(axis=1), 1)[:, None]
-    center = np.matmul(inside.transpose(0, 2, 1), x)[:, 0] / count
-    x -= center[:, None, :]
-    x *= inside
-    spread = np.sqrt(np.einsum("bnp,bnp->bp", x, x) / count)
-    scale = np.where(spread > 0, spread, 1.0)
-    x /= scale[:, None, :]
-    head = np.concatenate((inside, x), axis=2)
-
-    # Tie groups: first and last row of each row's group of equal times.
-    first, last = tie_groups(t)
-
-    # Death slots, padded to the largest number of deaths in the stack.
-    deaths = died.sum(axis=1)
-    width = max(int(deaths.max(initial=0)), 1)
-    flat = np.flatnonzero(died.ravel())
-    cohort, row = np.divmod(flat, n)
-    offsets = np.concatenate(([0], np.cumsum(deaths)[:-1]))
-    slot = np.arange(flat.size) - offsets[cohort]
-    valid = np.zeros((B, width))
-    valid[cohort, slot] = 1.0
-    risk_row = np.full((B, width), n - 1, dtype=np.intp)   # padding: the whole cohort
-    risk_row[cohort, slot] = last[cohort, row]
-    # A tie's deaths come first in its group: rows first .. first + d - 1.
-    tie_first = first[cohort, row]
-    tied_deaths = np.bincount(cohort * n + tie_first, minlength=B * n)[cohort * n + tie_first]
-    death_row = np.zeros((B, width), dtype=np.intp)
-    death_row[cohort, slot] = row
-    tie_size = np.ones((B, width), dtype=np.intp)
-    tie_size[cohort, slot] = tied_deaths
-    tie_hi = np.zeros((B, width), dtype=np.intp)
-    tie_hi[cohort, slot] = tie_first + tied_deaths - 1
-    tie_lo = np.full((B, width), -1, dtype=np.intp)
-    tie_lo[cohort, slot] = tie_first - 1
-    frac = np.zeros((B, width))
-    frac[cohort, slot] = (row - tie_first) / tied_deaths
-
-    x_events = np.matmul(died[:, None, :].astype(float), x)[:, 0]
-    return _Prepared(x=x, head=head, risk_row=risk_row, death_row=death_row,
-                     tie_size=tie_size, tie_hi=tie_hi, tie_lo=tie_lo,
-                     frac=frac, valid=valid, x_events=x_events, deaths=deaths,
-                     entered=entered, died=died, last=last, center=center, scale=scale)
-
-
-def _monotone_coordinates(prep: _Prepared, active: np.ndarray
-                          ) -> tuple[np.ndarray, np.ndarray]:
-    """Covariates along which the partial likelihood rises without bound.
-
-    The Efron (and Breslow) log-likelihood is non-decreasing in :math:`\\beta_k` for every
-    value of the other coefficients iff each death has the largest :math:`x_k` of its risk
-    set (all rows with time >= the death's time, tied rows included), and then strictly
-    increasing iff some risk set of a death also holds a smaller :math:`x_k`: the
-    coefficient then runs off to :math:`+\\infty` (monotone likelihood, Bryson & Johnson
-    1981; Heinze & Schemper 2001). Mirror image for :math:`-\\infty`. For a binary factor
-    this is "one group has no deaths while the other still has members at risk".
-    """
-    B, n, p = prep.x.shape
-    # Risk sets are prefixes of the time-descending rows (rows that do not enter come
-    # after all of them): running max and min, read at the end of each death's tie.
-    ends = (prep.risk_row + (np.arange(B) * n)[:, None]).ravel()
-    rows = (prep.death_row + (np.arange(B) * n)[:, None]).ravel()
-    flat = prep.x.reshape(B * n, p)
-    risk_max = np.take(np.maximum.accumulate(prep.x, axis=1).reshape(B * n, p), ends, axis=0)
-    risk_min = np.take(np.minimum.accumulate(prep.x, axis=1).reshape(B * n, p), ends, axis=0)
-    x = np.take(flat, rows, axis=0)
-
-    def deaths_where(condition: np.ndarray) -> np.ndarray:
-        """Number of deaths (B, p) meeting ``condition`` (B * E, p), as a batched matrix
-        product: much faster than numpy's boolean reductions over the middle axis."""
-        return np.matmul(prep.valid[:, None, :], condition.reshape(B, -1, p).astype(float))[:, 0]
-
-    up = (deaths_where(x < risk_max) == 0) & (deaths_where(risk_min < x) > 0)
-    down = (deaths_where(x > risk_min) == 0) & (deaths_where(risk_max > x) > 0)
-    has_deaths = (prep.deaths > 0)[:, None]
-    return up & active & has_deaths, down & active & has_deaths
-
-
-def _efron(prep: _Prepared, index: _FlatIndex, beta: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Efron partial log-likelihood, score and observed information at ``beta``.
-
-    ``beta`` (B, p) is on the standardised scale of ``prep``. With
-    :math:`S_k(t) = \\sum_{j \\in R_t} w_j x_j^{\\otimes k}` (:math:`w_j = e^{\\eta_j}`),
-    the same sums over the :math:`d` tied deaths :math:`T_k`, and for the death of rank
-    :math:`r` in its tie, :math:`a_k = S_k - \\tfrac{r}{d} T_k`:
-    :math:`\\ell = \\sum \\eta_i - \\sum \\log a_0`,
-    :math:`U = \\sum x_i - \\sum a_1 / a_0`,
-    :math:`I = \\sum [a_2 / a_0 - a_1 a_1^\\top / a_0^2]`, sums over deaths. A risk set
-    whose weights all underflow gives a non-finite log-likelihood, which the
-    step-halving of the caller rejects.
-    """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return _efron_sums(prep, index, beta)
-
-
-def _efron_sums(prep: _Prepared, index: _FlatIndex, beta: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    B, n, p = prep.x.shape
-    E = prep.valid.shape[1]
-    eta = np.matmul(prep.x, beta[:, :, None])[:, :, 0]
-    # Shift by each cohort's largest linear predictor (x is centred, so it is >= 0 and
-    # comes from an entering row): exp cannot overflow, and the shift c comes back as
-    # -c per death in the log-likelihood.
-    shift = eta.max(axis=1)
-    w = np.exp(eta - shift[:, None]) * prep.head[:, :, 0]
-    # Risk-set sums of w and w x: prefix sums over the time-descending rows.
-    prefix = np.empty((B * n + 1, 1 + p))
-    prefix[-1] = 0.0
-    sums = prefix[:-1].reshape(B, n, 1 + p)
-    np.multiply(prep.head, w[:, :, None], out=sums)
-    np.cumsum(sums, axis=1, out=sums)
-    a = np.take(prefix, index.risk, axis=0)
-    if index.tied_slot.size:
-        # Efron: the r-th of d tied deaths sees the risk set less r/d of the tie's
-        # weight. The tie's sums are a difference of prefix sums whose subtracted part
-        # belongs to the risk set, so no precision is lost beyond that of the risk sums.
-        tied = (np.take(prefix, index.tie_hi, axis=0)
-                - np.take(prefix, index.tie_lo, axis=0))
-        tied *= index.frac
-        a -= tied
-    a = a.reshape(B, E, 1 + p)
-    a0 = a[:, :, 0]
-    inv = prep.valid / a0
-    loglik = ((prep.x_events * beta).sum(axis=1) - prep.deaths * shift
-              - (prep.valid * np.log(a0)).sum(axis=1))
-    # Per death [valid, a1 / a0] (the first column only pads the product below).
-    means = a * inv[:, :, None]
-
-    # The terms linear in the risk-set sums, sum_s inv_s (S_k - f_s T_k) for the
-    # score (k = 1) and the information (k = 2), are sum_j w_j c_j x_j^(k) with
-    # c_j = sum of inv_s over the risk sets holding row j, less f_s inv_s over the tie
-    # of a tied death j: one weighted sum over rows instead of cumulative sums of the
-    # p(p+1)/2 products x_j x_k.
-    held = np.bincount(index.risk, weights=inv.ravel(), minlength=B * n + 1)[:B * n]
-    held = np.cumsum(held.reshape(B, n)[:, ::-1], axis=1)[:, ::-1]
-    if index.tied_slot.size:
-        share = np.bincount(index.tied_key, minlength=B * n,
-                            weights=inv.ravel()[index.tied_slot] * index.tied_frac)
-        held = held - np.bincount(index.member_row, weights=share[index.member_key],
-                                  minlength=B * n).reshape(B, n)
-    weight = (w * held)[:, None, :]
-    # Batched matrix products: far faster than numpy's reductions over the middle axis.
-    score = prep.x_events - np.matmul(weight, prep.x)[:, 0, :]
-    info = np.matmul(prep.x.transpose(0, 2, 1) * weight, prep.x)
-    info -= np.matmul(means.transpose(0, 2, 1), means)[:, 1:, 1:]   # valid is 0/1: v^2 = v
-    return loglik, score, info
-
-
-def _cholesky_solve(info: np.ndarray, score: np.ndarray, free: np.ndarray,
-                    reference: np.ndarray, want_inverse: bool = False
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Solve ``info @ step = score`` over the ``free`` covariates of each cohort.
-
-    A batched Cholesky factorisation written as a loop over the (few) covariates. A
-    covariate whose pivot falls to ``PIVOT_TOLERANCE`` times its ``reference`` diagonal
-    (the information at the start) or below is dropped from the system: it is constant,
-    collinear with earlier covariates, or (later in the iteration) carries no
-    information left because its coefficient is running off to infinity. Returns the
-    step (0 for dropped and fixed covariates), the bool ``usable`` mask and, if asked,
-    the inverse over the usable covariates (0 elsewhere).
-    """
-    B, p = score.shape
-    L = np.zeros((B, p, p))
-    usable = free.copy()
-    for j in range(p):
-        pivot = info[:, j, j] - np.einsum("bk,bk->b", L[:, j, :j], L[:, j, :j])
-        ok = usable[:, j] & np.isfinite(pivot) & (pivot > PIVOT_TOLERANCE * reference[:, j])
-        usable[:, j] = ok
-        root = np.sqrt(np.where(ok, pivot, 1.0))
-        L[:, j, j] = root
-        L[:, j, :j] *= ok[:, None]
-        for i in range(j + 1, p):
-            below = (info[:, i, j] - np.einsum("bk,bk->b", L[:, i, :j], L[:, j, :j])) / root
-            L[:, i, j] = np.where(ok & usable[:, i], below, 0.0)
-    rhs = np.where(usable, score, 0.0)
-    forward = np.zeros((B, p))
-    for j in range(p):
-        forward[:, j] = (rhs[:, j] - np.einsum("bk,bk->b", L[:, j, :j], forward[:, :j])) \
-            / L[:, j, j]
-    step = np.zeros((B, p))
-    for j in reversed(range(p)):
-        step[:, j] = (forward[:, j] - np.einsum("bk,bk->b", L[:, j + 1:, j],
-                                                step[:, j + 1:])) / L[:, j, j]
-    step = np.where(usable, step, 0.0)
-    inverse = None
-    if want_inverse:
-        lower_inv = np.zeros((B, p, p))
-        for j in range(p):
-            lower_inv[:, j, j] = 1.0 / L[:, j, j]
-            for i in range(j + 1, p):
-                lower_inv[:, i, j] = -np.einsum("bk,bk->b", L[:, i, j:i],
-                                                lower_inv[:, j:i, j]) / L[:, i, i]
-        inverse = np.einsum("bki,bkj->bij", lower_inv, lower_inv)
-        inverse *= (usable[:, :, None] & usable[:, None, :])
-    return step, usable, inverse
-
 
 #: A Newton step (standardised units) still this large when the log-likelihood has
 #: stopped rising marks a divergence (a converging iteration is by then at ~1e-6).
@@ -525,49 +152,9 @@ FLAT_ITERATIONS = 3
 MAX_SEPARATION_PAIRS = 200_000
 
 
-def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
-                          last: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Covariates that take part in a direction of monotone likelihood (one cohort).
-
-    The partial likelihood rises without bound along a direction :math:`d` iff
-    :math:`d^\\top (x_i - x_j) \\ge 0` for every death :math:`i` and every :math:`j` in
-    its risk set; with a non-singular information such a :math:`d \\ne 0` makes it
-    strictly increasing, so no finite maximum exists and exactly the coefficients with
-    :math:`d_k \\ne 0` for some such :math:`d` run off to infinity. For each covariate
-    two linear programmes, :math:`\\max \\pm d_k` subject to those constraints and
-    :math:`|d| \\le 1`, tell whether it takes part (Albert & Anderson 1984 for the
-    logistic analogue; Heinze & Schemper 2001).
-
-    Used only for the rare cohorts whose Newton-Raphson iteration diverged along a
-    combination of covariates that the exact single-covariate rule did not explain.
-    Arguments are one cohort's rows of :class:`_Prepared` (time-descending, so a death's
-    risk set is the rows up to ``last`` of its row).
-    """
-    cols = np.flatnonzero(free)
-    support = np.zeros(free.shape, dtype=bool)
-    deaths = np.flatnonzero(died)
-    pairs = sum(int(entered[:last[i] + 1].sum()) for i in deaths)
-    if pairs > MAX_SEPARATION_PAIRS:
-        support[cols] = True
-        return support
-    z = x[:, cols]
-    blocks = [z[:last[i] + 1][entered[:last[i] + 1]] - z[i] for i in deaths]
-    constraints = np.unique(np.concatenate(blocks), axis=0)
-    constraints = constraints[np.abs(constraints).max(axis=1) > 0]
-    if len(constraints) == 0:
-        return support
-    bounds = [(-1.0, 1.0)] * cols.size
-    for position, k in enumerate(cols):
-        for sign in (1.0, -1.0):
-            objective = np.zeros(cols.size)
-            objective[position] = -sign
-            result = linprog(objective, A_ub=constraints, b_ub=np.zeros(len(constraints)),
-                             bounds=bounds, method="highs")
-            if result.status == 0 and -result.fun > 1e-7:
-                support[k] = True
-                break
-    return support
-
+# ---------------------------------------------------------------------------------------
+# The fit
+# ---------------------------------------------------------------------------------------
 
 def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None, *,
             tol: float = 1e-9, max_iter: int = 50, chunk_size: int | None = None
@@ -670,122 +257,671 @@ def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None,
 
 def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray,
                active: np.ndarray, tol: float, max_iter: int) -> CoxFit:
+    """One chunk of :func:`cox_fit`: sort, diagnose, iterate, diagnose, report."""
     B, n, p = X.shape
     n_used = mask.sum(axis=1)
     events = (event & mask).sum(axis=1)
     if B == 0 or n == 0:
-        nothing = np.where(active, np.nan, 0.0)
-        return wald_fit(nothing, np.full((B, p), np.nan), np.full(B, np.nan),
-                        np.zeros(B, dtype=bool), np.zeros((B, p), dtype=bool),
-                        np.zeros(B, dtype=int), n_used, events)
-    prep = _prepare(time, event, X, mask, active)
-    up, down = _monotone_coordinates(prep, active)
-    pre_separated = up | down
+        return wald_fit(np.where(active, np.nan, 0.0), np.full((B, p), np.nan),
+                        np.full(B, np.nan), np.zeros(B, dtype=bool),
+                        np.zeros((B, p), dtype=bool), np.zeros(B, dtype=int), n_used, events)
+    stack = sort_stack(time, event, X, mask, active)
+    monotone = _monotone_coordinates(stack, active)
+    state = _maximise(stack, active, monotone, tol, max_iter)
+    separated, converged = _diagnose_separation(stack, active, monotone, state)
+    coef, se, loglik = _estimates(stack, active, separated, state)
+    return wald_fit(coef, se, loglik, converged, separated, state.n_iter, n_used, events)
 
-    beta = np.zeros((B, p))          # accepted point (standardised)
-    trial = np.zeros((B, p))         # point to evaluate next
+
+# ---------------------------------------------------------------------------------------
+# The sorted stack: every risk set a prefix
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class SortedStack:
+    """A stack made ready for the Efron sums: sorted, standardised, indexed.
+
+    Rows are sorted by decreasing time within each cohort, deaths before censored rows
+    within a tie and rows that do not enter last (with all-zero covariates). A death's
+    risk set, every row with a time at or after the death's, is then a prefix of the
+    cohort, so its sums are cumulative sums read at the last row of the death's tie
+    group; and a tie's deaths are consecutive rows. The deaths of each cohort are listed
+    in "slots" ``(B, E)``, padded to the largest number of deaths. Row and slot numbers
+    are local to the cohort.
+    """
+
+    x: np.ndarray           # (B, n, p) standardised covariates, 0 in unused rows/columns
+    head: np.ndarray        # (B, n, 1 + p) [1, x] for entering rows, else 0
+    risk_row: np.ndarray    # (B, E) last row of the death's tie group (end of risk set)
+    death_row: np.ndarray   # (B, E) row of the death
+    tie_size: np.ndarray    # (B, E) number d of deaths in the death's tie
+    tie_hi: np.ndarray      # (B, E) last death row of the death's tie
+    tie_lo: np.ndarray      # (B, E) row before the tie's first row (-1 if none)
+    frac: np.ndarray        # (B, E) Efron's r / d (rank r among the d tied deaths)
+    valid: np.ndarray       # (B, E) 1.0 for a death, 0.0 for padding
+    x_events: np.ndarray    # (B, p) sum of the standardised covariates over the deaths
+    deaths: np.ndarray      # (B,) number of deaths
+    entered: np.ndarray     # (B, n) bool, sorted
+    died: np.ndarray        # (B, n) bool, sorted
+    last: np.ndarray        # (B, n) last row of each row's tie group
+    center: np.ndarray      # (B, p)
+    scale: np.ndarray       # (B, p)
+
+    def subset(self, keep: np.ndarray) -> SortedStack:
+        """The same for the cohorts ``keep`` only."""
+        return SortedStack(**{name: getattr(self, name)[keep]
+                              for name in self.__dataclass_fields__})
+
+    @cached_property
+    def index(self) -> _FlatIndex:
+        """Flat indices for :func:`efron_objective`, built at its first call."""
+        return _FlatIndex.of(self)
+
+
+def sort_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray,
+               active: np.ndarray) -> SortedStack:
+    """Sort, standardise and index a checked stack (see :func:`as_stack`).
+
+    Covariates are standardised with the entering rows' mean and SD: the partial
+    likelihood does not change with a shift of :math:`x`, and the scale only conditions
+    the Newton steps (a coefficient on the standardised scale is ``scale`` times the
+    original one).
+    """
+    t, entered, died, x = _sort_rows(time, event, X, mask)
+    x, center, scale = _standardise(x, entered, active)
+    head = np.concatenate((entered[:, :, None].astype(float), x), axis=2)
+    first, last = tie_groups(t)
+    x_events = np.matmul(died[:, None, :].astype(float), x)[:, 0]
+    return SortedStack(x=x, head=head, **_death_slots(died, first, last),
+                       x_events=x_events, deaths=died.sum(axis=1), entered=entered,
+                       died=died, last=last, center=center, scale=scale)
+
+
+def _sort_rows(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows by decreasing time, deaths first within a tie, rows outside ``mask`` last.
+
+    Returns the sorted times (-inf outside ``mask``), ``entered``, ``died`` and ``X``.
+    """
+    B, n, p = X.shape
+    died_first = np.where(event & mask, 0, 1)
+    order = np.lexsort((died_first, np.where(mask, -time, np.inf)), axis=1)
+    flat_order = (order + (np.arange(B) * n)[:, None]).ravel()
+    t = np.take(np.where(mask, time, -np.inf), flat_order).reshape(B, n)
+    entered = np.take(mask, flat_order).reshape(B, n)
+    died = np.take(event, flat_order).reshape(B, n) & entered
+    x = np.take(X.reshape(B * n, p), flat_order, axis=0).reshape(B, n, p)
+    return t, entered, died, x
+
+
+def _standardise(x: np.ndarray, entered: np.ndarray, active: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(x - center) / scale`` over the entering rows and active covariates, 0 elsewhere
+    (where NaN is allowed); returns it with ``center`` and ``scale`` (B, p)."""
+    inside = entered[:, :, None].astype(float)
+    x = np.where(entered[:, :, None] & active[:, None, :], x, 0.0)
+    count = np.maximum(entered.sum(axis=1), 1)[:, None]
+    center = np.matmul(inside.transpose(0, 2, 1), x)[:, 0] / count
+    x -= center[:, None, :]
+    x *= inside
+    spread = np.sqrt(np.einsum("bnp,bnp->bp", x, x) / count)
+    scale = np.where(spread > 0, spread, 1.0)
+    x /= scale[:, None, :]
+    return x, center, scale
+
+
+def _death_slots(died: np.ndarray, first: np.ndarray, last: np.ndarray
+                 ) -> dict[str, np.ndarray]:
+    """The death slots of :class:`SortedStack`, padded to the largest number of deaths.
+
+    ``first`` and ``last`` are the first and last row of each row's tie group; a tie's
+    deaths come first in its group, rows ``first .. first + d - 1``.
+    """
+    B, n = died.shape
+    deaths = died.sum(axis=1)
+    width = max(int(deaths.max(initial=0)), 1)
+    flat = np.flatnonzero(died.ravel())
+    cohort, row = np.divmod(flat, n)
+    offsets = np.concatenate(([0], np.cumsum(deaths)[:-1]))
+    slot = np.arange(flat.size) - offsets[cohort]
+    valid = np.zeros((B, width))
+    valid[cohort, slot] = 1.0
+    risk_row = np.full((B, width), n - 1, dtype=np.intp)   # padding: the whole cohort
+    risk_row[cohort, slot] = last[cohort, row]
+    tie_first = first[cohort, row]
+    tied_deaths = np.bincount(cohort * n + tie_first, minlength=B * n)[cohort * n + tie_first]
+    death_row = np.zeros((B, width), dtype=np.intp)
+    death_row[cohort, slot] = row
+    tie_size = np.ones((B, width), dtype=np.intp)
+    tie_size[cohort, slot] = tied_deaths
+    tie_hi = np.zeros((B, width), dtype=np.intp)
+    tie_hi[cohort, slot] = tie_first + tied_deaths - 1
+    tie_lo = np.full((B, width), -1, dtype=np.intp)
+    tie_lo[cohort, slot] = tie_first - 1
+    frac = np.zeros((B, width))
+    frac[cohort, slot] = (row - tie_first) / tied_deaths
+    return {"risk_row": risk_row, "death_row": death_row, "tie_size": tie_size,
+            "tie_hi": tie_hi, "tie_lo": tie_lo, "frac": frac, "valid": valid}
+
+
+@dataclass
+class _FlatIndex:
+    """Flat indices of a :class:`SortedStack`, for one evaluation after another.
+
+    Rows are numbered ``b * n + row``; ``B * n`` is an extra all-zero row.
+    """
+
+    risk: np.ndarray        # (B * E,) end of each slot's risk set
+    tie_hi: np.ndarray      # (B * E,) prefix through the slot's tied deaths
+    tie_lo: np.ndarray      # (B * E,) prefix before the tie (or the zero row)
+    frac: np.ndarray        # (B * E, 1) r / d
+    tied_slot: np.ndarray   # (M,) slots with an Efron correction (rank r >= 1)
+    tied_frac: np.ndarray   # (M,) their r / d
+    tied_key: np.ndarray    # (M,) first row of their tie
+    member_row: np.ndarray  # (Q,) death rows in ties of two or more deaths
+    member_key: np.ndarray  # (Q,) first row of their tie
+
+    @classmethod
+    def of(cls, stack: SortedStack) -> _FlatIndex:
+        B, n, _ = stack.x.shape
+        base = (np.arange(B) * n)[:, None]
+        corrected = np.flatnonzero(stack.frac.ravel() > 0)
+        lo = np.where(stack.tie_lo >= 0, stack.tie_lo + base, B * n).ravel()
+        key = (stack.tie_lo + 1 + base).ravel()
+        member = np.flatnonzero(((stack.tie_size > 1) & (stack.valid > 0)).ravel())
+        return cls(risk=(stack.risk_row + base).ravel(),
+                   tie_hi=(stack.tie_hi + base).ravel(), tie_lo=lo,
+                   frac=stack.frac.reshape(-1, 1), tied_slot=corrected,
+                   tied_frac=stack.frac.ravel()[corrected], tied_key=key[corrected],
+                   member_row=(stack.death_row + base).ravel()[member],
+                   member_key=key[member])
+
+
+# ---------------------------------------------------------------------------------------
+# The objective: Efron log-likelihood, score and information
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EfronObjective:
+    """The Efron partial log-likelihood of a stack and its first two derivatives."""
+
+    loglik: np.ndarray       # (B,) log-likelihood
+    score: np.ndarray        # (B, p) gradient
+    information: np.ndarray  # (B, p, p) negative Hessian
+
+    def __getitem__(self, keep: np.ndarray) -> EfronObjective:
+        """The same for the cohorts ``keep`` only."""
+        return EfronObjective(self.loglik[keep], self.score[keep], self.information[keep])
+
+
+def efron_objective(stack: SortedStack, beta: np.ndarray) -> EfronObjective:
+    """Efron partial log-likelihood, score and observed information at ``beta``.
+
+    ``beta`` (B, p) is on the standardised scale of ``stack``. For the death :math:`i`
+    of rank :math:`r` among the :math:`d` deaths :math:`D` tied at its time, with risk
+    set :math:`R` and weights :math:`w_j = e^{\\eta_j}`, let
+
+    .. math::
+
+        a_{k,i} = \\sum_{j \\in R} w_j x_j^{\\otimes k}
+            - \\tfrac{r}{d} \\sum_{j \\in D} w_j x_j^{\\otimes k}, \\qquad k = 0, 1, 2.
+
+    Then, summing over the deaths,
+
+    .. math::
+
+        \\ell(\\beta) = \\sum_i \\big[\\eta_i - \\log a_{0,i}\\big], \\qquad
+        U(\\beta) = \\frac{\\partial \\ell}{\\partial \\beta}
+            = \\sum_i \\Big[x_i - \\frac{a_{1,i}}{a_{0,i}}\\Big],
+
+        I(\\beta) = -\\frac{\\partial^2 \\ell}{\\partial \\beta\\,\\partial \\beta^\\top}
+            = \\sum_i \\Big[\\frac{a_{2,i}}{a_{0,i}}
+            - \\frac{a_{1,i} a_{1,i}^\\top}{a_{0,i}^2}\\Big]
+
+    (Efron 1977 [1]_; Therneau & Grambsch 2000 [2]_). All three come from one pass: :math:`a_0`
+    and :math:`a_1` are prefix sums over the time-descending rows read at the risk-set
+    ends, less :math:`r/d` times a difference of the same prefix sums for the tie
+    (:func:`_efron_risk_sums`); the terms linear in :math:`a_1` and :math:`a_2` are one
+    weighted sum over rows, :math:`\\sum_j w_j c_j x_j^{\\otimes k}`, with
+    :math:`c_j` from :func:`_row_weights`. The weights are shifted by each cohort's
+    largest :math:`\\eta`, which cancels in the ratios and comes back in :math:`\\ell`.
+    A risk set whose weights all underflow gives a non-finite log-likelihood, which
+    the step-halving rejects.
+
+    References
+    ----------
+    .. [1] Efron B. The efficiency of Cox's likelihood function for censored data.
+       J Am Stat Assoc 1977;72:557-565.
+    .. [2] Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model.
+       Springer 2000, section 3.3.
+
+    Examples
+    --------
+    The cohort of :func:`cox_fit`'s example at :math:`\\beta = 0`, where every weight
+    is 1: :math:`\\ell = -\\log(6 \\cdot 5 \\cdot 4 \\cdot 2)`, and on the original
+    scale :math:`U = 2 - 3/6 - 3/5 - 2.5/4 - 1/2 = -0.225` and
+    :math:`I = 9/36 + 6/25 + 3.75/16 + 1/4 = 0.974375`:
+
+    >>> stack = sort_stack(*as_stack([1, 2, 2, 3, 4, 5], [1, 1, 1, 0, 1, 0],
+    ...                              [0, 1, 0, 1, 1, 0]))
+    >>> at_zero = efron_objective(stack, np.zeros((1, 1)))
+    >>> round(float(at_zero.loglik[0]), 6)
+    -5.480639
+    >>> sd = stack.scale[0, 0]              # 0.5; U and I are per SD of x
+    >>> U, I = at_zero.score[0, 0] * sd, at_zero.information[0, 0, 0] * sd**2
+    >>> round(float(U), 6), round(float(I), 6)
+    (-0.225, 0.974375)
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shift, w = _risk_weights(stack, beta)
+        a = _efron_risk_sums(stack, w)
+        a0 = a[:, :, 0]
+        inv = stack.valid / a0
+        loglik = ((stack.x_events * beta).sum(axis=1) - stack.deaths * shift
+                  - (stack.valid * np.log(a0)).sum(axis=1))
+        means = a * inv[:, :, None]     # per death [valid, a1 / a0]; valid pads the product
+        weight = (w * _row_weights(stack, inv))[:, None, :]
+        # Batched matrix products: far faster than numpy's reductions over the middle axis.
+        score = stack.x_events - np.matmul(weight, stack.x)[:, 0, :]
+        information = np.matmul(stack.x.transpose(0, 2, 1) * weight, stack.x)
+        information -= np.matmul(means.transpose(0, 2, 1), means)[:, 1:, 1:]   # valid^2 = valid
+    return EfronObjective(loglik, score, information)
+
+
+def _risk_weights(stack: SortedStack, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shift :math:`c` (B,) and weights :math:`w_j = e^{\\eta_j - c}` (B, n), 0 outside.
+
+    :math:`c` is each cohort's largest linear predictor (``x`` is centred, so it is
+    >= 0 and comes from an entering row): ``exp`` cannot overflow.
+    """
+    eta = np.matmul(stack.x, beta[:, :, None])[:, :, 0]
+    shift = eta.max(axis=1)
+    return shift, np.exp(eta - shift[:, None]) * stack.head[:, :, 0]
+
+
+def _efron_risk_sums(stack: SortedStack, w: np.ndarray) -> np.ndarray:
+    """:math:`[a_0, a_1]` of every death slot, shape (B, E, 1 + p).
+
+    Risk-set sums of :math:`w` and :math:`w x` are prefix sums over the time-descending
+    rows. Efron: the :math:`r`-th of :math:`d` tied deaths sees the risk set less
+    :math:`r/d` of the tie's weight. The tie's sums are a difference of prefix sums whose
+    subtracted part belongs to the risk set, so no precision is lost beyond that of the
+    risk sums.
+    """
+    B, n, p = stack.x.shape
+    index = stack.index
+    prefix = np.empty((B * n + 1, 1 + p))
+    prefix[-1] = 0.0
+    sums = prefix[:-1].reshape(B, n, 1 + p)
+    np.multiply(stack.head, w[:, :, None], out=sums)
+    np.cumsum(sums, axis=1, out=sums)
+    a = np.take(prefix, index.risk, axis=0)
+    if index.tied_slot.size:
+        tied = np.take(prefix, index.tie_hi, axis=0) - np.take(prefix, index.tie_lo, axis=0)
+        tied *= index.frac
+        a -= tied
+    return a.reshape(B, -1, 1 + p)
+
+
+def _row_weights(stack: SortedStack, inv: np.ndarray) -> np.ndarray:
+    """Row weights :math:`c_j` (B, n) of the terms linear in :math:`a_1` and :math:`a_2`.
+
+    :math:`\\sum_i a_{k,i} / a_{0,i} = \\sum_j w_j c_j x_j^{\\otimes k}` with
+    :math:`c_j = \\sum_{i:\\, j \\in R_i} 1/a_{0,i} - \\sum_{i:\\, j \\in D_i} (r_i/d_i)/a_{0,i}`:
+    the sum of ``inv`` (:math:`1/a_{0,i}` per death slot) over the risk sets holding
+    row :math:`j`, less :math:`r/d` of it over the tie of a tied death :math:`j`. One
+    weighted sum over rows then replaces cumulative sums of the :math:`p(p+1)/2`
+    products :math:`x_j x_k`.
+    """
+    B, n, _ = stack.x.shape
+    index = stack.index
+    held = np.bincount(index.risk, weights=inv.ravel(), minlength=B * n + 1)[:B * n]
+    held = np.cumsum(held.reshape(B, n)[:, ::-1], axis=1)[:, ::-1]
+    if index.tied_slot.size:
+        share = np.bincount(index.tied_key, minlength=B * n,
+                            weights=inv.ravel()[index.tied_slot] * index.tied_frac)
+        held = held - np.bincount(index.member_row, weights=share[index.member_key],
+                                  minlength=B * n).reshape(B, n)
+    return held
+
+
+# ---------------------------------------------------------------------------------------
+# Linear algebra: batched Cholesky over the covariates still in the system
+# ---------------------------------------------------------------------------------------
+
+def _cholesky(information: np.ndarray, free: np.ndarray, reference: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Lower factor ``L`` (B, p, p) of the information over the ``free`` covariates.
+
+    A batched Cholesky factorisation written as a loop over the (few) covariates. A
+    covariate whose pivot falls to ``PIVOT_TOLERANCE`` times its ``reference`` diagonal
+    (the information at the start) or below is dropped from the system: it is constant,
+    collinear with earlier covariates, or (later in the iteration) carries no
+    information left because its coefficient is running off to infinity. Returns ``L``
+    (identity rows and columns for dropped covariates) and the bool ``usable`` (B, p).
+    """
+    B, p = free.shape
+    L = np.zeros((B, p, p))
+    usable = free.copy()
+    for j in range(p):
+        pivot = information[:, j, j] - np.einsum("bk,bk->b", L[:, j, :j], L[:, j, :j])
+        ok = usable[:, j] & np.isfinite(pivot) & (pivot > PIVOT_TOLERANCE * reference[:, j])
+        usable[:, j] = ok
+        root = np.sqrt(np.where(ok, pivot, 1.0))
+        L[:, j, j] = root
+        L[:, j, :j] *= ok[:, None]
+        for i in range(j + 1, p):
+            below = (information[:, i, j]
+                     - np.einsum("bk,bk->b", L[:, i, :j], L[:, j, :j])) / root
+            L[:, i, j] = np.where(ok & usable[:, i], below, 0.0)
+    return L, usable
+
+
+def _solve(L: np.ndarray, usable: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """The Newton step :math:`I^{-1} U` over the ``usable`` covariates (0 elsewhere)."""
+    B, p = score.shape
+    rhs = np.where(usable, score, 0.0)
+    forward = np.zeros((B, p))
+    for j in range(p):
+        forward[:, j] = (rhs[:, j] - np.einsum("bk,bk->b", L[:, j, :j], forward[:, :j])) \
+            / L[:, j, j]
     step = np.zeros((B, p))
-    loglik = np.full(B, -np.inf)
-    info = np.zeros((B, p, p))
-    reference = np.ones((B, p))
-    frozen = np.zeros((B, p), dtype=bool)   # information vanished during the iteration
-    usable = active.copy()
-    halvings = np.zeros(B, dtype=int)
-    flat_run = np.zeros(B, dtype=int)       # consecutive iterations without gain
-    n_iter = np.zeros(B, dtype=int)
-    stopped = np.zeros(B, dtype=bool)       # met a stopping rule
-    suspect = np.zeros(B, dtype=bool)       # diverged along a combination of covariates
-    singular = np.zeros(B, dtype=bool)
-    running = events > 0
-    work = np.flatnonzero(running)          # cohorts in the working copy
-    working = prep.subset(work)
-    index = _FlatIndex.of(working)
+    for j in reversed(range(p)):
+        step[:, j] = (forward[:, j] - np.einsum("bk,bk->b", L[:, j + 1:, j],
+                                                step[:, j + 1:])) / L[:, j, j]
+    return np.where(usable, step, 0.0)
 
+
+def _inverse(L: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """:math:`I^{-1} = L^{-\\top} L^{-1}` over the ``usable`` covariates (0 elsewhere)."""
+    B, p, _ = L.shape
+    lower_inv = np.zeros((B, p, p))
+    for j in range(p):
+        lower_inv[:, j, j] = 1.0 / L[:, j, j]
+        for i in range(j + 1, p):
+            lower_inv[:, i, j] = -np.einsum("bk,bk->b", L[:, i, j:i],
+                                            lower_inv[:, j:i, j]) / L[:, i, i]
+    inverse = np.einsum("bki,bkj->bij", lower_inv, lower_inv)
+    inverse *= (usable[:, :, None] & usable[:, None, :])
+    return inverse
+
+
+# ---------------------------------------------------------------------------------------
+# Newton-Raphson with step-halving
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class _NewtonState:
+    """Where the Newton-Raphson iteration of every cohort of a stack stands.
+
+    Coefficients are on the standardised scale of the :class:`SortedStack`. Each
+    iteration evaluates the objective at ``trial``; an accepted trial becomes ``beta``
+    and the next trial is ``beta + step``, a rejected one is pulled halfway back.
+    """
+
+    beta: np.ndarray          # (B, p) last accepted point
+    trial: np.ndarray         # (B, p) point to evaluate next
+    step: np.ndarray          # (B, p) Newton step from beta
+    loglik: np.ndarray        # (B,) log-likelihood at beta (-inf before the first)
+    information: np.ndarray   # (B, p, p) information at beta
+    reference: np.ndarray     # (B, p) diagonal of the information at the start
+    usable: np.ndarray        # (B, p) covariates in the last Newton system
+    frozen: np.ndarray        # (B, p) information vanished on the way: running off
+    halvings: np.ndarray      # (B,) step-halvings in a row
+    flat_run: np.ndarray      # (B,) iterations in a row without a gain
+    n_iter: np.ndarray        # (B,) evaluations of the objective
+    running: np.ndarray       # (B,) still iterating
+    stopped: np.ndarray       # (B,) met a stopping rule
+    suspect: np.ndarray       # (B,) diverged along a combination of covariates
+    singular: np.ndarray      # (B,) singular information at the start
+
+    @classmethod
+    def start(cls, active: np.ndarray, deaths: np.ndarray) -> _NewtonState:
+        """All coefficients at 0; the cohorts with deaths running."""
+        B, p = active.shape
+        return cls(beta=np.zeros((B, p)), trial=np.zeros((B, p)), step=np.zeros((B, p)),
+                   loglik=np.full(B, -np.inf), information=np.zeros((B, p, p)),
+                   reference=np.ones((B, p)), usable=active.copy(),
+                   frozen=np.zeros((B, p), dtype=bool), halvings=np.zeros(B, dtype=int),
+                   flat_run=np.zeros(B, dtype=int), n_iter=np.zeros(B, dtype=int),
+                   running=deaths > 0, stopped=np.zeros(B, dtype=bool),
+                   suspect=np.zeros(B, dtype=bool), singular=np.zeros(B, dtype=bool))
+
+
+def _maximise(stack: SortedStack, active: np.ndarray, monotone: np.ndarray, tol: float,
+              max_iter: int) -> _NewtonState:
+    """Newton-Raphson with step-halving on every cohort of ``stack`` until each stops.
+
+    ``monotone`` (B, p) marks the coefficients known to run off to infinity
+    (:func:`_monotone_coordinates`); their steps do not hold up convergence.
+    """
+    state = _NewtonState.start(active, stack.deaths)
+    work = np.flatnonzero(state.running)         # cohorts in the working copy
+    working = stack.subset(work)
     for iteration in range(max_iter):
-        still_running = running[work]
-        if not still_running.any():
+        running = state.running[work]
+        if not running.any():
             break
-        if still_running.mean() < 0.5:
+        if running.mean() < 0.5:
             # Most cohorts are done: carry on with a smaller copy of the rest.
-            work = work[still_running]
-            working = working.subset(still_running)
-            index = _FlatIndex.of(working)
-            still_running = np.ones(work.size, dtype=bool)
-        ll, score, information = _efron(working, index, trial[work])
-        idx = work[still_running]
-        ll, score, information = ll[still_running], score[still_running], \
-            information[still_running]
-        n_iter[idx] += 1
+            work, working = work[running], working.subset(running)
+            running = np.ones(work.size, dtype=bool)
+        cohorts = work[running]
+        objective = efron_objective(working, state.trial[work])[running]
+        state.n_iter[cohorts] += 1
         if iteration == 0:
-            reference[idx] = np.abs(np.diagonal(information, axis1=1, axis2=2))
+            state.reference[cohorts] = np.abs(np.diagonal(objective.information,
+                                                          axis1=1, axis2=2))
+        better, gain = _halve_rejected(state, cohorts, objective.loglik)
+        accepted = cohorts[better]
+        if accepted.size:
+            step = _newton_step(state, accepted, objective[better], active, monotone,
+                                first=iteration == 0)
+            _stop(state, accepted, gain, step, monotone, tol, first=iteration == 0)
+    return state
 
-        # Step-halving: a trial point that lowers the likelihood is pulled halfway back.
-        gain = ll - loglik[idx]
-        better = np.isfinite(ll) & (gain >= -1e-12 * (1.0 + np.abs(ll)))
-        worse = idx[~better]
-        trial[worse] = 0.5 * (beta[worse] + trial[worse])
-        halvings[worse] += 1
-        running[worse[halvings[worse] > MAX_HALVINGS]] = False
 
-        acc = idx[better]
-        if acc.size == 0:
-            continue
-        gain = gain[better]
-        beta[acc] = trial[acc]
-        loglik[acc] = ll[better]
-        info[acc] = information[better]
-        halvings[acc] = 0
-        free = active[acc] & ~frozen[acc]
-        new_step, new_usable, _ = _cholesky_solve(information[better], score[better], free,
-                                                  reference[acc])
-        step[acc] = new_step
-        usable[acc] = new_usable
-        lost = free & ~new_usable
-        if iteration == 0:
-            # Singular information at the start: a constant or collinear covariate.
-            bad = lost.any(axis=1)
-            singular[acc[bad]] = True
-            running[acc[bad]] = False
-        else:
-            # Information vanishing on the way: the coefficient is running off.
-            frozen[acc] |= lost
-            suspect[acc] |= (lost & ~pre_separated[acc]).any(axis=1)
+def _halve_rejected(state: _NewtonState, cohorts: np.ndarray, loglik: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Step-halving: a trial point that lowers the log-likelihood is pulled halfway back.
 
-        diverging = pre_separated[acc] | frozen[acc]
-        moving = np.abs(new_step) >= tol
-        settled = ~np.any(moving & ~diverging, axis=1)
-        flat = gain <= tol * (1.0 + np.abs(ll[better]))
-        still = np.any(moving & diverging, axis=1)
-        # Log-likelihood flat while a coefficient still moves: divergence (R's coxph
-        # warns "Loglik converged before variable ...").
-        big = np.any((np.abs(new_step) > DIVERGING_STEP) & ~diverging, axis=1)
-        flat_run[acc] = np.where(flat, flat_run[acc] + 1, 0)
-        stalled = flat & ~settled & (big | (flat_run[acc] >= FLAT_ITERATIONS)) & (iteration > 0)
-        suspect[acc[stalled]] = True
-        stop = ((settled & (~still | flat)) | stalled) & running[acc]
-        stopped[acc[stop]] = True
-        running[acc[stop]] = False
-        trial[acc] = beta[acc] + new_step
+    A trial of ``cohorts`` is accepted if its log-likelihood is finite and not below the
+    last accepted one (to rounding, :math:`10^{-12}(1 + |\\ell|)`); otherwise the next
+    trial is :math:`(\\beta + \\beta_{\\mathrm{trial}}) / 2`, and a cohort stops after
+    ``MAX_HALVINGS`` halvings in a row. Returns the bool mask of accepted trials and
+    their gains in log-likelihood.
+    """
+    gain = loglik - state.loglik[cohorts]
+    better = np.isfinite(loglik) & (gain >= -1e-12 * (1.0 + np.abs(loglik)))
+    worse = cohorts[~better]
+    state.trial[worse] = 0.5 * (state.beta[worse] + state.trial[worse])
+    state.halvings[worse] += 1
+    state.running[worse[state.halvings[worse] > MAX_HALVINGS]] = False
+    return better, gain[better]
 
-    suspect |= running & (events > 0) & ~singular    # iteration limit reached
-    separated = pre_separated & active & ~singular[:, None]
-    explained = np.zeros(B, dtype=bool)
+
+def _newton_step(state: _NewtonState, cohorts: np.ndarray, objective: EfronObjective,
+                 active: np.ndarray, monotone: np.ndarray, first: bool) -> np.ndarray:
+    """Accept the trial points of ``cohorts`` and take the Newton step from them.
+
+    The step is :math:`I(\\beta)^{-1} U(\\beta)` over the active covariates whose
+    information has not vanished (:func:`_cholesky`); the next trial is
+    :math:`\\beta` plus the step. A covariate dropped from the system at the first
+    iteration makes the information singular (constant or collinear covariates: the
+    cohort stops); dropped later, its coefficient is running off to infinity and is
+    frozen (and the cohort suspect, unless a single-covariate rule explains it).
+    Returns the step (len(cohorts), p).
+    """
+    state.beta[cohorts] = state.trial[cohorts]
+    state.loglik[cohorts] = objective.loglik
+    state.information[cohorts] = objective.information
+    state.halvings[cohorts] = 0
+    free = active[cohorts] & ~state.frozen[cohorts]
+    L, usable = _cholesky(objective.information, free, state.reference[cohorts])
+    step = _solve(L, usable, objective.score)
+    state.step[cohorts] = step
+    state.usable[cohorts] = usable
+    lost = free & ~usable
+    if first:
+        bad = cohorts[lost.any(axis=1)]
+        state.singular[bad] = True
+        state.running[bad] = False
+    else:
+        state.frozen[cohorts] |= lost
+        state.suspect[cohorts] |= (lost & ~monotone[cohorts]).any(axis=1)
+    state.trial[cohorts] = state.beta[cohorts] + step
+    return step
+
+
+def _stop(state: _NewtonState, cohorts: np.ndarray, gain: np.ndarray, step: np.ndarray,
+          monotone: np.ndarray, tol: float, first: bool) -> None:
+    """Stopping rules for ``cohorts``, whose trial points were just accepted.
+
+    Converged: every step of a coefficient with a finite estimate is below ``tol``, and
+    the diverging ones (``monotone`` or frozen) have stopped moving or stopped raising
+    the log-likelihood (a gain below ``tol * (1 + |loglik|)``). Stalled (diverging along
+    a combination of covariates, R's coxph warning "Loglik converged before variable"):
+    the log-likelihood is flat while a step stays above ``DIVERGING_STEP``, or for
+    ``FLAT_ITERATIONS`` iterations in a row, without settling.
+    """
+    diverging = monotone[cohorts] | state.frozen[cohorts]
+    moving = np.abs(step) >= tol
+    settled = ~np.any(moving & ~diverging, axis=1)
+    flat = gain <= tol * (1.0 + np.abs(state.loglik[cohorts]))
+    still = np.any(moving & diverging, axis=1)
+    big = np.any((np.abs(step) > DIVERGING_STEP) & ~diverging, axis=1)
+    state.flat_run[cohorts] = np.where(flat, state.flat_run[cohorts] + 1, 0)
+    stalled = (flat & ~settled & (big | (state.flat_run[cohorts] >= FLAT_ITERATIONS))
+               & (not first))
+    state.suspect[cohorts[stalled]] = True
+    stop = ((settled & (~still | flat)) | stalled) & state.running[cohorts]
+    state.stopped[cohorts[stop]] = True
+    state.running[cohorts[stop]] = False
+
+
+# ---------------------------------------------------------------------------------------
+# Separation: coefficients without a finite estimate
+# ---------------------------------------------------------------------------------------
+
+def _monotone_coordinates(stack: SortedStack, active: np.ndarray) -> np.ndarray:
+    """Covariates (B, p) along which the partial likelihood rises without bound.
+
+    The Efron (and Breslow) log-likelihood is non-decreasing in :math:`\\beta_k` for every
+    value of the other coefficients iff each death has the largest :math:`x_k` of its risk
+    set (all rows with time >= the death's time, tied rows included), and then strictly
+    increasing iff some risk set of a death also holds a smaller :math:`x_k`: the
+    coefficient then runs off to :math:`+\\infty` (monotone likelihood, Bryson & Johnson
+    1981; Heinze & Schemper 2001). Mirror image for :math:`-\\infty`. For a binary factor
+    this is "one group has no deaths while the other still has members at risk".
+    """
+    B, n, p = stack.x.shape
+    # Risk sets are prefixes of the time-descending rows (rows that do not enter come
+    # after all of them): running max and min, read at the end of each death's tie.
+    ends = (stack.risk_row + (np.arange(B) * n)[:, None]).ravel()
+    rows = (stack.death_row + (np.arange(B) * n)[:, None]).ravel()
+    flat = stack.x.reshape(B * n, p)
+    risk_max = np.take(np.maximum.accumulate(stack.x, axis=1).reshape(B * n, p), ends, axis=0)
+    risk_min = np.take(np.minimum.accumulate(stack.x, axis=1).reshape(B * n, p), ends, axis=0)
+    x = np.take(flat, rows, axis=0)
+
+    def deaths_where(condition: np.ndarray) -> np.ndarray:
+        """Number of deaths (B, p) meeting ``condition`` (B * E, p), as a batched matrix
+        product: much faster than numpy's boolean reductions over the middle axis."""
+        return np.matmul(stack.valid[:, None, :], condition.reshape(B, -1, p).astype(float))[:, 0]
+
+    up = (deaths_where(x < risk_max) == 0) & (deaths_where(risk_min < x) > 0)
+    down = (deaths_where(x > risk_min) == 0) & (deaths_where(risk_max > x) > 0)
+    return (up | down) & active & (stack.deaths > 0)[:, None]
+
+
+def _diagnose_separation(stack: SortedStack, active: np.ndarray, monotone: np.ndarray,
+                         state: _NewtonState) -> tuple[np.ndarray, np.ndarray]:
+    """Separated coefficients (B, p) and converged cohorts (B,) once the iteration ends.
+
+    Separated: the ``monotone`` coordinates, and in a cohort that diverged along a
+    combination of covariates (suspect, or still running at ``max_iter``) the
+    coefficients :func:`_diverging_directions` names. Converged: stopped by a rule, not
+    singular, and any suspected divergence explained.
+    """
+    singular = state.singular
+    suspect = state.suspect | (state.running & (stack.deaths > 0) & ~singular)
+    separated = monotone & active & ~singular[:, None]
+    explained = np.zeros(singular.shape, dtype=bool)
     for b in np.flatnonzero(suspect & ~singular):
-        support = _diverging_directions(prep.x[b], prep.entered[b], prep.died[b],
-                                        prep.last[b], active[b])
+        support = _diverging_directions(stack.x[b], stack.entered[b], stack.died[b],
+                                        stack.last[b], active[b])
         explained[b] = support.any()
         separated[b] |= support
-    converged = stopped & ~singular & (~suspect | explained)
-    estimable = usable & ~separated & ~singular[:, None]
-    _, _, inverse = _cholesky_solve(info, np.zeros((B, p)), estimable, reference,
-                                    want_inverse=True)
-    assert inverse is not None
-    final = beta + np.where(estimable & stopped[:, None], step, 0.0)
-    coef = np.where(active, final / prep.scale, 0.0)
-    variance = np.diagonal(inverse, axis1=1, axis2=2) / prep.scale ** 2
+    converged = state.stopped & ~singular & (~suspect | explained)
+    return separated, converged
+
+
+def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
+                          last: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Covariates that take part in a direction of monotone likelihood (one cohort).
+
+    The partial likelihood rises without bound along a direction :math:`d` iff
+    :math:`d^\\top (x_i - x_j) \\ge 0` for every death :math:`i` and every :math:`j` in
+    its risk set; with a non-singular information such a :math:`d \\ne 0` makes it
+    strictly increasing, so no finite maximum exists and exactly the coefficients with
+    :math:`d_k \\ne 0` for some such :math:`d` run off to infinity. For each covariate
+    two linear programmes, :math:`\\max \\pm d_k` subject to those constraints and
+    :math:`|d| \\le 1`, tell whether it takes part (Albert & Anderson 1984 for the
+    logistic analogue; Heinze & Schemper 2001).
+
+    Used only for the rare cohorts whose Newton-Raphson iteration diverged along a
+    combination of covariates that the exact single-covariate rule did not explain.
+    Arguments are one cohort's rows of :class:`SortedStack` (time-descending, so a
+    death's risk set is the rows up to ``last`` of its row).
+    """
+    cols = np.flatnonzero(free)
+    support = np.zeros(free.shape, dtype=bool)
+    deaths = np.flatnonzero(died)
+    pairs = sum(int(entered[:last[i] + 1].sum()) for i in deaths)
+    if pairs > MAX_SEPARATION_PAIRS:
+        support[cols] = True
+        return support
+    z = x[:, cols]
+    blocks = [z[:last[i] + 1][entered[:last[i] + 1]] - z[i] for i in deaths]
+    constraints = np.unique(np.concatenate(blocks), axis=0)
+    constraints = constraints[np.abs(constraints).max(axis=1) > 0]
+    if len(constraints) == 0:
+        return support
+    bounds = [(-1.0, 1.0)] * cols.size
+    for position, k in enumerate(cols):
+        for sign in (1.0, -1.0):
+            objective = np.zeros(cols.size)
+            objective[position] = -sign
+            result = linprog(objective, A_ub=constraints, b_ub=np.zeros(len(constraints)),
+                             bounds=bounds, method="highs")
+            if result.status == 0 and -result.fun > 1e-7:
+                support[k] = True
+                break
+    return support
+
+
+# ---------------------------------------------------------------------------------------
+# Estimates on the original scale
+# ---------------------------------------------------------------------------------------
+
+def _estimates(stack: SortedStack, active: np.ndarray, separated: np.ndarray,
+               state: _NewtonState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients, standard errors and log-likelihoods on the original scale.
+
+    A cohort that stopped by a rule gets its last Newton step, except on separated
+    coefficients. Standard errors are the square roots of the diagonal of the inverse
+    information over the estimable coefficients (usable, not separated), divided by the
+    standardising scale. Cohorts without deaths or with a singular information get NaN.
+    """
+    singular = state.singular
+    estimable = state.usable & ~separated & ~singular[:, None]
+    inverse = _inverse(*_cholesky(state.information, estimable, state.reference))
+    final = state.beta + np.where(estimable & state.stopped[:, None], state.step, 0.0)
+    coef = np.where(active, final / stack.scale, 0.0)
+    variance = np.diagonal(inverse, axis1=1, axis2=2) / stack.scale ** 2
     se = np.where(estimable & (variance > 0), np.sqrt(np.maximum(variance, 0.0)), np.nan)
-    blank = (events == 0) | singular
+    blank = (stack.deaths == 0) | singular
     coef[blank] = np.where(active[blank], np.nan, 0.0)
     se[blank] = np.nan
-    loglik = np.where(events == 0, np.nan, loglik)
-    return wald_fit(coef, se, loglik, converged, separated, n_iter, n_used, events)
+    loglik = np.where(stack.deaths == 0, np.nan, state.loglik)
+    return coef, se, loglik

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from simulation.stats.cox import CoxFit, as_stack, wald_fit
+from simulation.stats.cox import CoxFit, wald_fit
+from simulation.stats.cox_input import as_stack
 from simulation.stats.logrank import LogrankResult, logrank_test
 from simulation.stats.stacking import stack_inputs, unstack
 
