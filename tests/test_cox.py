@@ -536,7 +536,7 @@ def test_no_active_covariate_gives_the_null_log_likelihood():
 
 
 # ---------------------------------------------------------------------------------------
-# Shapes, masks, chunking and invariances
+# Shapes and masks (row order, stack position and chunking: test_stats_properties.py)
 # ---------------------------------------------------------------------------------------
 
 def test_single_cohort_inputs_give_a_stack_of_one():
@@ -562,26 +562,6 @@ def test_masked_rows_and_inactive_covariates_are_left_out():
     np.testing.assert_allclose(fit.coef[0, [0, 2]], alone.coef[0], rtol=1e-12)
     np.testing.assert_allclose(fit.se[0, [0, 2]], alone.se[0], rtol=1e-12)
     assert fit.coef[0, 1] == 0.0 and np.isnan(fit.se[0, 1]) and fit.n[0] == keep.sum()
-
-
-def test_results_do_not_depend_on_row_order_stack_order_or_chunking():
-    stack, _ = random_stack(99, 60)
-    whole = cox_fit(*stack, chunk_size=None)
-    chunked = cox_fit(*stack, chunk_size=7)
-    rng = np.random.default_rng(1)
-    rows = rng.permutation(N_MAX)
-    cohorts = rng.permutation(60)
-    time, event, X, mask, active = stack
-    shuffled = cox_fit(time[cohorts][:, rows], event[cohorts][:, rows],
-                       X[cohorts][:, rows], mask[cohorts][:, rows], active[cohorts])
-    for name in ("coef", "se", "loglik"):
-        np.testing.assert_allclose(getattr(chunked, name), getattr(whole, name),
-                                   rtol=1e-10, atol=1e-12, equal_nan=True)
-        np.testing.assert_allclose(getattr(shuffled, name), getattr(whole, name)[cohorts],
-                                   rtol=1e-8, atol=1e-10, equal_nan=True)
-    np.testing.assert_array_equal(chunked.separated, whole.separated)
-    np.testing.assert_array_equal(shuffled.separated, whole.separated[cohorts])
-    np.testing.assert_array_equal(shuffled.converged, whole.converged[cohorts])
 
 
 def test_event_may_be_bool_or_zero_one():

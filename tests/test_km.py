@@ -71,22 +71,6 @@ def test_agrees_with_lifelines_except_where_r_conventions_differ() -> None:
     assert midpoint > 0 and open_limit > 0  # both conventions were exercised
 
 
-def test_stack_gives_the_same_as_one_cohort_at_a_time() -> None:
-    cohorts = random_cohorts(seed=7, count=60)
-    n = max(len(t) for t, _ in cohorts)
-    time = np.full((len(cohorts), n), np.nan)
-    event = np.full((len(cohorts), n), np.nan)
-    for b, (t, e) in enumerate(cohorts):
-        time[b, :len(t)], event[b, :len(e)] = t, e
-    stacked = km_median(time.reshape(6, 10, n), event.reshape(6, 10, n))
-    assert stacked.median.shape == (6, 10) and stacked.ci.shape == (6, 10, 2)
-    for b, (t, e) in enumerate(cohorts):
-        one = km_median(t, e)
-        i, j = divmod(b, 10)
-        for field in ("median", "ci", "ci_symmetric", "se", "n", "events"):
-            np.testing.assert_array_equal(getattr(stacked, field)[i, j], getattr(one, field))
-
-
 def test_mask_and_missing_rows_are_left_out() -> None:
     time = np.array([1.0, 2.0, 3.0, 4.0, 5.0, np.nan, 6.0])
     event = np.array([1.0, 1.0, 1.0, 0.0, 1.0, 1.0, np.nan])

@@ -1,14 +1,16 @@
 """The two-group log-rank test and its statistic over cut-offs (simulation.stats.logrank).
 
 Reference: lifelines 0.30 ``statistics.logrank_test``; a 4-patient example worked by
-hand from the Mantel-Haenszel formulas.
+hand from the Mantel-Haenszel formulas. The scan over cut-offs (``logrank_z_at_cutoffs``)
+equals the test at every cut-off whatever its blocks, rows and stack: property tests in
+``test_stats_properties.py``.
 """
 
 import numpy as np
 import pytest
 from lifelines.statistics import logrank_test as lifelines_logrank
 
-from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
+from simulation.stats.logrank import logrank_test
 from simulation.stats.reference import logrank_test_lifelines
 
 
@@ -86,32 +88,3 @@ def test_undefined_tests_are_nan() -> None:
     assert np.isfinite(r.chi2[2]) and r.n[2].tolist() == [1, 2]  # the NaN group is left out
     ref = logrank_test_lifelines(time, event, group)
     assert np.isnan(ref.chi2[:2]).all()
-
-
-def test_cutoff_statistics_equal_the_test_at_every_cutoff() -> None:
-    time, event, _, mask = tied_stack(seed=13, cohorts=6, n=40)
-    marker = np.round(np.random.default_rng(14).normal(45, 6, time.shape), 0)  # ties
-    # Every distinct used marker value of each cohort, NaN-padded.
-    values = [np.unique(marker[b, mask[b]]) for b in range(time.shape[0])]
-    cutoffs = np.full(time.shape, np.nan)
-    for b, v in enumerate(values):
-        cutoffs[b, :v.size] = v
-    z = logrank_z_at_cutoffs(time, event, marker, cutoffs, mask)
-    blocked = logrank_z_at_cutoffs(time, event, marker, cutoffs, mask, max_cells=100)
-    np.testing.assert_array_equal(blocked, z)  # blocks change the memory, not the result
-    for b in range(time.shape[0]):
-        assert np.isnan(z[b, values[b].size:]).all()  # padding
-        for k, c in enumerate(values[b]):
-            direct = logrank_test(time[b], event[b], (marker[b] < c).astype(float), mask[b])
-            if np.isnan(direct.z):
-                assert np.isnan(z[b, k])
-            else:
-                assert z[b, k] == pytest.approx(float(direct.z), abs=1e-12)
-        assert np.isnan(z[b, 0])  # the lowest value leaves the low group empty
-    # A missing marker leaves its row out, like the mask does.
-    gappy = np.where(mask, marker, np.nan)
-    np.testing.assert_allclose(logrank_z_at_cutoffs(time, event, gappy, cutoffs), z,
-                               rtol=0, atol=1e-12)
-    # One cohort (1-D inputs) gives 1-D statistics.
-    one = logrank_z_at_cutoffs(time[0], event[0], marker[0], cutoffs[0], mask[0])
-    np.testing.assert_array_equal(one, z[0])

@@ -9,6 +9,7 @@ and find runs of tied values, for :mod:`~simulation.stats.km`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,11 +29,17 @@ def stack_inputs(*arrays: Any, mask: Any = None) -> tuple[tuple[int, ...], list[
     shape = np.broadcast_shapes(*(a.shape for a in converted))
     if len(shape) == 0:
         raise ValueError("expected arrays of shape (n,) or (..., n); got scalars")
-    out = [np.broadcast_to(a, shape).reshape(-1, shape[-1]) for a in converted]
+    cohorts = math.prod(shape[:-1])
+    out = [np.broadcast_to(a, shape).reshape(cohorts, shape[-1]) for a in converted]
     if mask is None:
         mask_out = np.ones(out[0].shape, dtype=bool)
     else:
         mask_out = out.pop().astype(bool)
+    if shape[-1] == 0:
+        # No rows at all: one row left out gives the same (empty) analysis, and the sorts
+        # and first-position searches of the engines need a row to look at.
+        out = [np.full((cohorts, 1), np.nan) for _ in out]
+        mask_out = np.zeros((cohorts, 1), dtype=bool)
     return shape[:-1], out, mask_out
 
 
