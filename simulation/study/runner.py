@@ -13,9 +13,10 @@ resumed block is recomputed whole and only its missing replicates are written.
 Executors:
 
 - ``workers = 1``: in this process;
-- ``workers > 1``: a :mod:`multiprocessing` pool (forkserver start method where
-  available); workers ignore SIGINT so that Ctrl-C reaches only the main process, which
-  stops the pool and keeps every replicate already written;
+- ``workers > 1``: local worker processes (forkserver start method where available),
+  each fed through its own pipe (:func:`_pool_results`); Ctrl-C or SIGTERM stops them
+  and keeps every replicate already written, and a worker killed from outside stops the
+  run with an error instead of hanging it;
 - ``dask = "local:N"``: a Dask ``LocalCluster`` of N single-threaded worker processes;
   ``dask = "tcp://host:port"``: an existing Dask scheduler (see the README for starting
   one on several machines). Workers must run the same ``hcc-prognosis`` version: each
@@ -41,6 +42,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -263,23 +265,6 @@ class RunOutcome:
     scenarios: list[str] = field(default_factory=list)
 
 
-def _detach_worker() -> None:
-    """Pool worker set-up: leave the terminal's process group, ignore Ctrl-C.
-
-    A Ctrl-C or SIGTERM sent to the whole process group then reaches only the submitting
-    process, which stops the pool in order. (A worker killed by the group signal itself
-    can die holding the pool's task-queue lock and deadlock the pool's shutdown.) The
-    worker was born with SIGTERM blocked (see :func:`_pool_results`): a group SIGTERM
-    that came before it left the group is discarded, then SIGTERM is unblocked so that
-    the pool can still stop it.
-    """
-    os.setsid()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if signal.SIGTERM in signal.sigpending():
-        signal.sigtimedwait([signal.SIGTERM], 0)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
-
-
 #: Signals that stop a run cleanly (finished replicates kept), with their exit statuses.
 STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -354,25 +339,72 @@ def _disk_error(exc: BaseException, out: str | Path, written: int) -> StudyFileE
                                                          "command again to resume")
 
 
-def _pool_results(tasks: Sequence[ChunkTask], workers: int) -> Generator[ChunkResult, None, None]:
+def _worker(conn: Connection) -> None:
+    """A pool worker: run the blocks it is sent and send back their results.
+
+    It ignores Ctrl-C (the submitting process stops the run) and ends quietly when the
+    submitting process is gone (its end of the pipe closed) or sends ``None``.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        while (task := conn.recv()) is not None:
+            conn.send(run_chunk(task))
+    except (EOFError, OSError):
+        pass
+
+
+def _pool_results(tasks: Sequence[ChunkTask], workers: int
+                  ) -> Generator[ChunkResult, None, None]:
+    """Run the blocks on ``workers`` local processes; yield results as they finish.
+
+    Each worker has its own pipe and shares no lock with the others, so a worker killed
+    at any moment (a SIGTERM to the whole process group, the OOM killer) can never
+    deadlock the pool: its death is seen at once and stops the run with an error,
+    while a stop asked for (Ctrl-C, SIGTERM) simply ends every worker.
+    """
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    context: Any = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["simulation.study.runner", "simulation.paper.methods",
                                         "simulation.cohorts.generate", "simulation.stats.cox"])
-    # The fork server and the workers inherit a blocked SIGTERM: a SIGTERM to the whole
-    # process group cannot kill them before they have left it (see _detach_worker).
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    queue = iter(tasks)
+    running: dict[Connection, Any] = {}  # pipe -> its worker, while a block runs there
+    processes: list[tuple[Any, Connection]] = []
     try:
-        pool = context.Pool(processes=min(workers, len(tasks)), initializer=_detach_worker)
+        for _ in range(min(workers, len(tasks))):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_worker, args=(theirs,), daemon=True)
+            process.start()
+            theirs.close()
+            processes.append((process, ours))
+            ours.send(next(queue))
+            running[ours] = process
+        while running:
+            sentinels = {process.sentinel: conn for conn, process in running.items()}
+            for ready in wait([*running, *sentinels]):
+                conn = sentinels.get(ready, ready)  # type: ignore[call-overload]
+                if conn not in running:
+                    continue
+                try:
+                    result = conn.recv()
+                except EOFError:
+                    process = running[conn]
+                    process.join(1.0)
+                    raise RuntimeError(
+                        f"a worker process ended unexpectedly (exit code {process.exitcode}) "
+                        "while it ran replicates; finished replicates are kept") from None
+                task = next(queue, None)
+                if task is None:
+                    del running[conn]
+                conn.send(task)
+                yield result
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-    try:
-        yield from pool.imap_unordered(run_chunk, tasks, chunksize=1)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+        for process, conn in processes:
+            if process.is_alive():
+                process.terminate()
+            conn.close()
+        for process, _ in processes:
+            process.join()
 
 
 def parse_dask(spec: str) -> tuple[str, int | str]:
