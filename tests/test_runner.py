@@ -276,3 +276,30 @@ def test_a_full_disk_stops_with_one_message_and_keeps_the_work(tmp_path, monkeyp
     monkeypatch.setattr(runner, "open_study", opened)
     resumed = quiet(config(replicates=400, chunk_size=20), path)
     assert resumed.already == kept and resumed.written == 400 - kept
+
+
+def test_a_worker_killed_from_outside_stops_the_run_with_a_message(tmp_path):
+    path = tmp_path / "lost.sqlite"
+    proc = subprocess.Popen(_cli(path, 100_000, ["--workers", "2"]), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(path, 10, proc)
+        # The workers are the fork server's children, grandchildren of the run.
+        workers = [pid for pid in _alive_in_group(proc.pid)
+                   if pid != proc.pid and _parent_of(pid) != proc.pid]
+        os.kill(workers[0], signal.SIGKILL)        # e.g. the out-of-memory killer
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 1, err
+    assert "a worker process ended unexpectedly (killed by SIGKILL)" in err
+    assert "Traceback" not in err
+    with Store(path, create=False) as store:
+        assert store.integrity() == "ok" and len(store.finished("tog2025-null")) >= 10
+
+
+def _parent_of(pid):
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])

@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 
-from calculator.cli.errors import report_input_error
+from calculator.cli.errors import report_error, report_input_error
 from calculator.errors import InputError
 from calculator.published import COHORT
 from simulation.commands import BUILTIN_SCENARIOS
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     # The command list imports every command module: numpy and the wings load here.
     from simulation.cohorts.scenarios import get_scenario
     from simulation.stats.engines import DEFAULT_ENGINE
-    from simulation.study.runner import DEFAULT_CHUNK_SIZE, StudyConfig, run_study
+    from simulation.study.runner import DEFAULT_CHUNK_SIZE, StudyConfig, WorkerLost, run_study
     from simulation.study.truth import REFERENCE_N
 
     try:
@@ -114,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
                             command=["hcc-prognosis", "simulate"] + sys.argv[2:])
     except InputError as error:
         return report_input_error("simulate", error)
+    except WorkerLost as lost:
+        report_error("simulate", str(lost), "run the same command again to resume")
+        return 1
     total = outcome.already + outcome.written
     wanted = args.replicates * len(scenarios)
     if outcome.interrupted:

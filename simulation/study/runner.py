@@ -339,6 +339,16 @@ def _disk_error(exc: BaseException, out: str | Path, written: int) -> StudyFileE
                                                          "command again to resume")
 
 
+class WorkerLost(RuntimeError):
+    """A worker process ended while it ran a block (killed from outside, out of memory)."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        how = (f"killed by {signal.Signals(-exitcode).name}" if exitcode and exitcode < 0
+               else f"exit code {exitcode}")
+        super().__init__(f"a worker process ended unexpectedly ({how}) while it ran "
+                         "replicates; the replicates written so far are kept")
+
+
 def _worker(conn: Connection) -> None:
     """A pool worker: run the blocks it is sent and send back their results.
 
@@ -390,9 +400,7 @@ def _pool_results(tasks: Sequence[ChunkTask], workers: int
                 except EOFError:
                     process = running[conn]
                     process.join(1.0)
-                    raise RuntimeError(
-                        f"a worker process ended unexpectedly (exit code {process.exitcode}) "
-                        "while it ran replicates; finished replicates are kept") from None
+                    raise WorkerLost(process.exitcode) from None
                 task = next(queue, None)
                 if task is None:
                     del running[conn]
