@@ -21,6 +21,7 @@ import pytest
 from simulation.cohorts.factors import pni_values
 from simulation.cohorts.generate import generate_cohort
 from simulation.cohorts.scenarios import BUILTINS, get_scenario
+from simulation.paper.analysis import analyze
 from simulation.stats.roc import roc_auc, youden_cutoff
 from tests.r_oracle import long_format, run_r
 
@@ -50,17 +51,20 @@ write_table(do.call(rbind, every), "all")
 """
 
 
-def roc_cohorts() -> list[dict[str, np.ndarray]]:
-    """120 generated cohorts (n 20 to 80, PNI ties) and 80 hand-made ones with heavy PNI
-    ties, few deaths or few survivors."""
+def generated_cohorts() -> list[dict[str, np.ndarray]]:
+    """120 cohorts from the project's generator, n 20 to 80 (ties in PNI)."""
     rng = np.random.default_rng(404)
     names = sorted(BUILTINS)
-    out = []
-    for k in range(120):
-        n = int(rng.choice([20, 30, 58, 80]))
-        cohort = generate_cohort(get_scenario(names[k % 4]), n, rng)
-        out.append({"pni": pni_values(cohort["albumin_g_l"], cohort["lymphocytes_10e9_l"]),
-                    "died": cohort["os_event"].astype(float)})
+    return [generate_cohort(get_scenario(names[k % 4]), int(rng.choice([20, 30, 58, 80])), rng)
+            for k in range(120)]
+
+
+def roc_cohorts() -> list[dict[str, np.ndarray]]:
+    """The generated cohorts' PNI and deaths, and 80 hand-made cohorts with heavy PNI
+    ties, few deaths or few survivors."""
+    out = [{"pni": pni_values(c["albumin_g_l"], c["lymphocytes_10e9_l"]),
+            "died": c["os_event"].astype(float)} for c in generated_cohorts()]
+    rng = np.random.default_rng(405)
     for _ in range(80):
         n = int(rng.integers(6, 60))
         died = (rng.random(n) < rng.uniform(0.1, 0.9)).astype(float)
@@ -112,3 +116,23 @@ def test_youden_cutoff_is_procs_best_threshold(cases) -> None:
         rounding_ties += 1                                   # pROC's float tie-break
         assert tied.size > listed.size
     assert degenerate < 5 and rounding_ties < 20
+
+
+def test_analyze_reports_the_youden_cutoff_as_procs_threshold(cases) -> None:
+    """``analyze --pni-cutoff youden``: the record's cut-off is pROC's best threshold
+    (the lowest, within rounding ties), and its groups are those of the PNI values."""
+    _, r = cases
+    every = r["all"]
+    for k, cohort in enumerate(generated_cohorts(), start=1):
+        record = analyze(cohort, "youden")
+        if record["roc"]["j"] == 0.0:   # no split beats "all high" (pROC: -Inf); see above
+            continue
+        at = every["cohort"] == k
+        j = every["sensitivity"][at] + every["specificity"][at] - 1.0
+        best = every["threshold"][at][j >= j.max() - 1e-12].min()
+        assert record["roc"]["youden_cutoff"] == pytest.approx(best, abs=1e-12), k
+        assert record["pni_cutoff_used"] == record["roc"]["youden_cutoff"]
+        pni = pni_values(cohort["albumin_g_l"], cohort["lymphocytes_10e9_l"])
+        assert not np.any(pni == record["pni_cutoff_used"])   # a midpoint, never a value
+        low = record["km"]["os"]["pni_low"]["n"]
+        assert low == int((pni < record["pni_cutoff_used"]).sum())
