@@ -25,7 +25,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from simulation.stats.roc import youden_cutoff
 MAXSTAT_MIN_SHARE = 0.1
 MAXSTAT_MAX_SHARE = 0.9
 #: maxstat's p-value approximation in the study (R's ``pmethod``).
-MAXSTAT_P_METHOD = "Lau92"
+MAXSTAT_P_METHOD: Final = "Lau92"
 
 
 @dataclass(frozen=True)
