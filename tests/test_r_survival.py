@@ -8,11 +8,12 @@ times closer than about 1e-8 (relative); the times here are rounded (whole or te
 months, or the generator's 4 decimals), so it would not matter either way (survdiff's own
 ``timefix`` argument fails in survival 3.5-3, so it keeps the default).
 
-Tolerances: Cox coefficients and standard errors 1e-7 (absolute; measured about 1e-10,
-the two Newton iterations stop at slightly different points), log-likelihood 1e-8;
-Kaplan-Meier medians and limits 1e-12, with the same limits undefined (R's midpoint rule
-when the curve sits at 0.5, numerics.md); log-rank chi-square, observed, expected and
-variance 1e-10.
+Tolerances: Cox coefficients and standard errors 1e-7 (absolute; measured up to 7e-10 on
+193 cohorts, the two Newton iterations stop at slightly different points),
+log-likelihood 1e-8 (measured 1e-13); Kaplan-Meier medians and limits 1e-12 (measured:
+identical on 251 cohorts, 118 limits undefined in both; R's midpoint rule when the curve
+sits at 0.5, numerics.md); log-rank chi-square, observed, expected and variance 1e-10
+(measured 7e-15 on 200 cohorts).
 """
 
 import numpy as np
