@@ -2,7 +2,7 @@
 
 One replicate of the pipeline is what ``hcc-prognosis simulate`` does for it: generate a
 cohort from its seed, analyse it by the four methods (Youden, fixed 47.6, maxstat,
-continuous PNI: ROC, log-rank scan, 8 univariable Cox fits, the 4-factor multivariable
+continuous PNI: ROC, maxstat's rank statistics, 8 univariable Cox fits, the 4-factor multivariable
 model and the selected model of each method) and write its rows to the study file. Both
 engines run the same code in the same process on one core, one after the other, so the
 printed ratio compares like with like on this machine at this moment. The goal

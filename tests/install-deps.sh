@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (run as root):
 # headless Chromium and its driver for the browser tests, axe-core (from npm) for their
-# accessibility check, and the project with its test extra.
+# accessibility check, R with survival, maxstat and pROC (the oracle of the statistics
+# tests, tests/r_oracle.py), and the project with its test extra. Idempotent: installs
+# only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v npm >/dev/null || missing+=(npm)
-if [ ${#missing[@]} -gt 0 ]; then
+r_missing=()
+for package in r-base-core r-cran-survival r-cran-maxstat r-cran-proc; do
+    installed "$package" || r_missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ] || [ ${#r_missing[@]} -gt 0 ]; then
     apt-get update -qq
-    apt-get install -y -qq "${missing[@]}"
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ ${#r_missing[@]} -gt 0 ]; then
+    apt-get install -y -qq --no-install-recommends "${r_missing[@]}" >/dev/null
 fi
 AXE_DIR="$HOME/.cache/hcc-prognosis/axe"
 if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then

@@ -7,17 +7,11 @@ from simulation.cohorts.factors import code_factors, pni_values
 from simulation.cohorts.generate import generate_cohort
 from simulation.cohorts.scenarios import get_scenario
 from simulation.paper.analysis import analyze
-from simulation.paper.methods import (
-    METHODS,
-    analyze_stack,
-    choose_maxstat,
-    cutoff_candidates,
-    estimands_of,
-    lausen_schumacher_p,
-)
+from simulation.paper.cutoffs import choose_maxstat
+from simulation.paper.methods import METHODS, analyze_stack, estimands_of
 from simulation.stats.cox import cox_fit
 from simulation.stats.engines import get_engine
-from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
+from simulation.stats.maxstat import maxstat_test
 from simulation.stats.roc import youden_cutoff
 from simulation.stats.stacking import stack_cohorts
 from simulation.study.seeds import replicate_rng
@@ -38,49 +32,39 @@ def analysed(stack):
     return analyze_stack(stack, "fast")
 
 
-def test_lausen_schumacher_worked_value():
-    # numerics.md ("about 0.49") / Lausen & Schumacher 1992, e1 = 0.1, e2 = 0.9, b = 1.96:
-    # phi(1.96) = 0.0584409; 4 phi(b)/b = 0.1192671; phi(b) (b - 1/b) ln 81
-    # = 0.0584409 * 1.4497959 * 4.3944492 = 0.3723306; total 0.4915977.
-    assert lausen_schumacher_p(1.96) == pytest.approx(0.4915977, abs=1e-6)
-    p = lausen_schumacher_p(np.array([0.5, 2.0, 3.0, 4.0, np.nan]))
-    assert p[0] == 1.0                                  # clipped: small statistics
-    # b = 2: phi(2) = 0.0539910; 4 phi/b = 0.1079819; phi (b - 1/b) ln 81
-    # = 0.0539910 * 1.5 * 4.3944492 = 0.3558909; total 0.4638728.
-    assert p[1] == pytest.approx(0.4638728, abs=1e-6)
-    assert p[1] > p[2] > p[3] > 0                        # decreasing in b
-    assert np.isnan(p[4])
+def test_maxstat_cutoff_and_its_test_come_from_maxstat_test(stack, analysed):
+    pni = pni_values(stack["albumin_g_l"], stack["lymphocytes_10e9_l"])
+    direct = maxstat_test(stack["os_months"], stack["os_event"], pni)
+    cutoff = analysed.results[("maxstat", "cutoff")]
+    assert np.array_equal(cutoff.estimate, direct.cutoff)
+    assert np.array_equal(cutoff.p, direct.p)
+    assert np.array_equal(cutoff.low_share, direct.low_count / 58)
+    # The cut-off is a midpoint: the same groups as "PNI >= the high group's lowest".
+    assert (direct.low_max < cutoff.estimate).all() and (cutoff.estimate < direct.high_min).all()
+    assert np.array_equal(pni < cutoff.estimate[:, None], pni < direct.high_min[:, None])
+    # The univariable test of PNI is maxstat's own corrected test wherever Cox fitted.
+    uv = analysed.results[("maxstat", "pni_uv_loghr")]
+    assert np.array_equal(uv.p[uv.ok], direct.p[uv.ok])
+    last = direct.candidates.valid.sum(axis=1) - 1
+    assert np.array_equal(cutoff.at_boundary, (direct.index == 0) | (direct.index == last))
 
 
-def test_maxstat_candidates_and_their_statistics_equal_logrank_test():
-    rng = np.random.default_rng(5)
-    B, n = 20, 58
-    time = np.round(rng.exponential(6, (B, n)), 1)       # heavy ties
-    event = (rng.random((B, n)) < 0.7).astype(float)
-    pni = np.round(rng.normal(45, 6, (B, n)) * 20) / 20
-    cut, share, valid = cutoff_candidates(pni)
-    z = logrank_z_at_cutoffs(time, event, pni, cut, max_cells=500)  # many blocks
-    group = pni[:, None, :] < cut[:, :, None]
-    shape = group.shape
-    direct = logrank_test(np.broadcast_to(time[:, None], shape),
-                          np.broadcast_to(event[:, None], shape), group)
-    assert np.allclose(z[valid], direct.z[valid], rtol=0, atol=1e-12)
-    assert np.isnan(z[~valid]).all()
-    for b in range(B):
-        for k in np.flatnonzero(valid[b]):
-            assert share[b, k] == pytest.approx(np.mean(pni[b] < cut[b, k]), abs=1e-15)
-    assert (share[valid] >= 0.1 - 1e-12).all() and (share[valid] <= 0.9 + 1e-12).all()
+def test_maxstat_does_not_depend_on_the_engine(stack):
+    small = {k: v[:3] for k, v in stack.items()}
+    fast = analyze_stack(small, get_engine("fast"), ("maxstat",))
+    reference = analyze_stack(small, get_engine("lifelines"), ("maxstat",))
+    key = ("maxstat", "cutoff")
+    assert np.array_equal(fast.results[key].estimate, reference.results[key].estimate)
+    assert np.array_equal(fast.results[key].p, reference.results[key].p)
 
 
-def test_maxstat_same_with_lifelines_logrank(stack):
-    time = stack["os_months"][:3]
-    event = stack["os_event"][:3].astype(float)
-    pni = pni_values(stack["albumin_g_l"][:3], stack["lymphocytes_10e9_l"][:3])
-    fast = choose_maxstat(time, event, pni, get_engine("fast"))
-    reference = choose_maxstat(time, event, pni, get_engine("lifelines"))
-    assert np.array_equal(fast.cutoff, reference.cutoff)
-    assert np.allclose(fast.statistic, reference.statistic, rtol=1e-9)
-    assert np.allclose(fast.p, lausen_schumacher_p(fast.statistic))
+def test_lau94_is_an_option_of_the_maxstat_cutoff(stack):
+    pni = pni_values(stack["albumin_g_l"], stack["lymphocytes_10e9_l"])
+    lau92 = choose_maxstat(stack["os_months"], stack["os_event"], pni)
+    lau94 = choose_maxstat(stack["os_months"], stack["os_event"], pni, p_method="Lau94")
+    assert np.array_equal(lau92.cutoff, lau94.cutoff)
+    direct = maxstat_test(stack["os_months"], stack["os_event"], pni, p_method="Lau94")
+    assert np.array_equal(lau94.p, direct.p) and not np.array_equal(lau92.p, lau94.p)
 
 
 def test_every_method_gives_its_estimands(analysed):
@@ -96,8 +80,12 @@ def test_every_method_gives_its_estimands(analysed):
 def test_youden_cutoff_and_fixed_model_match_direct_computations(stack, analysed):
     pni = pni_values(stack["albumin_g_l"], stack["lymphocytes_10e9_l"])
     youden = analysed.results[("youden", "cutoff")]
-    assert np.array_equal(youden.estimate, youden_cutoff(pni, stack["os_event"]).cutoff)
+    direct = youden_cutoff(pni, stack["os_event"])
+    assert np.array_equal(youden.estimate, direct.cutoff)
     assert np.allclose(youden.low_share, (pni < youden.estimate[:, None]).mean(axis=1))
+    # A midpoint, and the same groups as "PNI >= the high group's lowest".
+    assert (direct.low_max < youden.estimate).all() and (youden.estimate < direct.high_min).all()
+    assert np.array_equal(pni < youden.estimate[:, None], pni < direct.high_min[:, None])
     coded = code_factors(stack)
     X = np.stack([coded[f] for f in ("afp", "child_pugh_b", "extrahepatic_spread",
                                      "pni_low")], axis=-1)

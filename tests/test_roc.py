@@ -86,12 +86,14 @@ def test_youden_worked_by_hand_with_ties() -> None:
     50   3/4                2/4                     1/4
     52   3/4                1/4                     0
     55   3/4                0                       -1/4
-    Three-way tie at J = 1/4: the lowest, 42, wins.
+    Three-way tie at J = 1/4: the lowest, 42, wins; the cut-off is reported halfway
+    between it and the highest PNI below it, (40 + 42) / 2 = 41.
     """
     pni = [40, 42, 42, 45, 45, 50, 52, 55]
     died = [1, 1, 0, 1, 0, 0, 0, 1]
     r = youden_cutoff(pni, died)
-    assert float(r.cutoff) == 42.0
+    assert float(r.cutoff) == 41.0
+    assert float(r.low_max) == 40.0 and float(r.high_min) == 42.0
     assert float(r.sensitivity) == 0.25 and float(r.specificity) == 1.0
     assert float(r.j) == 0.25
 
@@ -119,8 +121,15 @@ def test_youden_equals_exact_brute_force_on_random_stacks() -> None:
         died[b, rng.choice(58, 40, replace=False)] = 1
     r = youden_cutoff(pni, died)
     for b in range(200):
-        cutoff, j = brute_force_youden(pni[b], died[b])
-        assert float(r.cutoff[b]) == cutoff
+        lowest_high, j = brute_force_youden(pni[b], died[b])
+        assert float(r.high_min[b]) == lowest_high
+        below = pni[b][pni[b] < lowest_high]
+        if below.size:
+            assert float(r.low_max[b]) == below.max()
+            assert float(r.cutoff[b]) == (below.max() + lowest_high) / 2
+        else:  # no low group: the cut-off is the lowest PNI itself
+            assert np.isnan(r.low_max[b]) and float(r.cutoff[b]) == lowest_high
+        assert np.array_equal(pni[b] < r.cutoff[b], pni[b] < lowest_high)
         assert r.j[b] == pytest.approx(float(j), abs=1e-12)
 
 
@@ -128,7 +137,7 @@ def test_youden_mask_and_undefined() -> None:
     pni = np.array([[40.0, 42, 45, 50], [40.0, 42, 45, 50]])
     died = np.array([[1.0, 1, 0, 0], [1.0, 1, 1, 1]])
     r = youden_cutoff(pni, died, np.array([[True, True, True, False], [True] * 4]))
-    assert float(r.cutoff[0]) == 45.0 and np.isnan(r.cutoff[1])
+    assert float(r.cutoff[0]) == 43.5 and np.isnan(r.cutoff[1])  # between 42 and 45
     assert np.isnan(r.sensitivity[1]) and np.isnan(r.j[1])
 
 
@@ -141,3 +150,10 @@ def test_roc_curve_points_by_hand() -> None:
     # Trapezoids under the curve give the AUC.
     assert np.trapezoid(c.tpr, c.fpr) == pytest.approx(float(roc_auc([0.1, 0.4, 0.35, 0.8, 0.4],
                                                                  [0, 0, 1, 1, 1]).auc))
+
+
+def test_youden_without_a_better_split_than_none_keeps_the_lowest_pni() -> None:
+    # PNI 40 (survivor) and 50 (death): the split below 50 has J = -1, "all high" J = 0,
+    # so the low group is empty and the cut-off is the lowest PNI itself.
+    r = youden_cutoff([40.0, 50.0], [0, 1])
+    assert float(r.cutoff) == 40.0 and np.isnan(r.low_max) and float(r.j) == 0.0

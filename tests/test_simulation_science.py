@@ -57,13 +57,15 @@ def test_type_one_error_of_pni_under_the_global_null():
         youden_rate, youden_mcse = proportion(youden.p[youden.ok] < 0.05)
         assert youden_rate - 3 * youden_mcse > 0.05 + 3 * nominal_mcse, (estimand,
                                                                           youden_rate)
-    # maxstat: the naive p of the selected cut-off is far too small, the
-    # Lausen-Schumacher p holds the level.
+    # maxstat: the naive p of the selected cut-off is far too small; R maxstat's
+    # Lausen-Schumacher p holds the level, conservatively: 2.7% (MCSE 0.16%) over 10,000
+    # replicates of tog2025-null (README).
     maxstat = out.results[("maxstat", "pni_uv_loghr")]
     naive, naive_mcse = proportion(maxstat.p_naive[maxstat.ok] < 0.05)
     corrected, _ = proportion(maxstat.p[maxstat.ok] < 0.05)
     assert naive - 3 * naive_mcse > 0.2
-    assert abs(corrected - 0.05) < 3 * math.sqrt(0.05 * 0.95 / maxstat.ok.sum())
+    assert corrected < 0.05
+    assert abs(corrected - 0.027) < 3 * math.sqrt(0.027 * 0.973 / maxstat.ok.sum())
 
 
 @pytest.mark.slow

@@ -40,8 +40,16 @@ from simulation.stats.cox import CoxFit, cox_fit
 from simulation.stats.km import km_curve, km_median
 from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
 from simulation.stats.roc import roc_auc, roc_curve, youden_cutoff
-from tests.strategies import (CoxDesign, GroupedStack, MarkerStack, SurvivalStack,
-                              binary_groups, cox_designs, marker_stacks, survival_stacks)
+from tests.strategies import (
+    CoxDesign,
+    GroupedStack,
+    MarkerStack,
+    SurvivalStack,
+    binary_groups,
+    cox_designs,
+    marker_stacks,
+    survival_stacks,
+)
 
 # Tolerances (module docstring), as keyword arguments of numpy's assert_allclose.
 SUMS: dict[str, Any] = {"rtol": 1e-12, "atol": 1e-12}

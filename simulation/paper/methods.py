@@ -8,18 +8,20 @@ Every replicate's cohort is analysed by every method (common random numbers):
 ``fixed``
     The published cut-off 47.6, fixed in advance.
 ``maxstat``
-    The maximally selected log-rank cut-off: the observed PNI value ``c`` that maximises
-    the absolute standardised log-rank statistic of PNI < c against PNI >= c, among the
-    cut-offs that put between 10% and 90% of the patients in the low group, with the
-    Lausen & Schumacher (1992) p-value corrected for the search
-    (:func:`lausen_schumacher_p`).
+    The maximally selected log-rank cut-off, as R's ``maxstat.test(Surv(time, event) ~
+    pni, smethod = "LogRank", pmethod = "Lau92", minprop = 0.1, maxprop = 0.9)``: the split
+    whose log-rank scores, summed over the low group and standardised by their permutation
+    mean and variance, lie furthest from 0, among the splits that leave 10% to 90% of the
+    patients in the low group, with the Lausen & Schumacher (1992) p-value corrected for
+    the search (:mod:`simulation.paper.cutoffs`).
 ``continuous``
     PNI as a continuous covariate (log-HR per one-unit increase of PNI).
 
 And every method gives, per cohort, these estimands:
 
 ``cutoff``
-    The chosen cut-off (``youden`` and ``maxstat`` only).
+    The chosen cut-off (``youden`` and ``maxstat`` only): the midpoint between the highest
+    PNI of the low group and the lowest of the high group.
 ``pni_uv_loghr``
     Univariable Cox log-HR of PNI (PNI < cut-off, coded adverse; per unit for
     ``continuous``).
@@ -55,10 +57,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 from simulation.cohorts.factors import (
     DEFAULT_PNI_CUTOFF,
@@ -67,13 +67,13 @@ from simulation.cohorts.factors import (
     pni_low,
     pni_values,
 )
+from simulation.paper.cutoffs import CutoffChoice, choose_maxstat, choose_youden
 from simulation.paper.screening import enters, independent, usable
 from simulation.stats.engines import DEFAULT_ENGINE, Engine, get_engine
-from simulation.stats.roc import youden_cutoff
 from simulation.stats.stacking import varies
 
 #: Bump when a method's definition changes (part of a study's fingerprint).
-METHODS_VERSION = 1
+METHODS_VERSION = 2
 
 METHODS: tuple[str, ...] = ("youden", "fixed", "maxstat", "continuous")
 DICHOTOMISED: tuple[str, ...] = ("youden", "fixed", "maxstat")
@@ -91,9 +91,6 @@ MV_FACTORS: tuple[str, ...] = ("afp", "child_pugh_b", "extrahepatic_spread", "pn
 
 #: The published cut-off, used by ``fixed``.
 FIXED_CUTOFF = DEFAULT_PNI_CUTOFF
-#: maxstat searches cut-offs that leave between these shares of patients in the low group.
-MAXSTAT_MIN_SHARE = 0.1
-MAXSTAT_MAX_SHARE = 0.9
 
 
 def estimands_of(method: str) -> tuple[str, ...]:
@@ -101,110 +98,6 @@ def estimands_of(method: str) -> tuple[str, ...]:
     return ESTIMANDS if method in DATA_DRIVEN else ESTIMANDS[1:]
 
 
-def lausen_schumacher_p(b: Any, min_share: float = MAXSTAT_MIN_SHARE,
-                        max_share: float = MAXSTAT_MAX_SHARE) -> np.ndarray:
-    """p-value of a maximally selected standardised statistic (Lausen & Schumacher 1992).
-
-    For the largest absolute standardised log-rank statistic :math:`b` over the cut-offs
-    whose low group holds a share between :math:`\\varepsilon_1` and
-    :math:`\\varepsilon_2` of the patients (Miller & Siegmund 1982 approximation),
-
-    .. math::
-
-        P(M \\ge b) \\approx \\frac{4 \\varphi(b)}{b} + \\varphi(b)\\,(b - b^{-1})
-        \\ln\\frac{\\varepsilon_2 (1 - \\varepsilon_1)}{(1 - \\varepsilon_2)\\,\\varepsilon_1},
-
-    :math:`\\varphi` the standard normal density. As in R maxstat's ``pLausen92``
-    (Hothorn & Lausen), p is 1 for :math:`b < 1`, where the approximation has no content,
-    and at least 0. A nominal 0.05 (b = 1.96) is really about 0.49:
-
-    >>> round(float(lausen_schumacher_p(1.959964)), 4)
-    0.4916
-    """
-    b = np.asarray(b, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        density = norm.pdf(b)
-        log_ratio = np.log(max_share * (1.0 - min_share) / ((1.0 - max_share) * min_share))
-        p = 4.0 * density / b + density * (b - 1.0 / b) * log_ratio
-    return np.where(np.isnan(b), np.nan, np.where(b < 1.0, 1.0, np.clip(p, 0.0, 1.0)))
-
-
-# ---------------------------------------------------------------------------------------
-# Choosing cut-offs
-# ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CutoffChoice:
-    """A data-driven cut-off per cohort (NaN where none could be chosen).
-
-    ``low_share`` is the share of patients with PNI < cut-off; ``at_boundary`` says the
-    choice is the first or last candidate of the method's search; ``p`` is the method's
-    own p-value for PNI (maxstat: Lausen-Schumacher; NaN for Youden); ``statistic`` the
-    criterion reached (|Z| for maxstat, Youden's J).
-    """
-
-    cutoff: np.ndarray
-    low_share: np.ndarray
-    at_boundary: np.ndarray
-    p: np.ndarray
-    statistic: np.ndarray
-
-
-def choose_youden(pni: np.ndarray, died: np.ndarray) -> CutoffChoice:
-    """The Youden cut-off of each cohort; its boundary is the lowest or highest PNI."""
-    choice = youden_cutoff(pni, died)
-    cutoff = np.asarray(choice.cutoff, dtype=float)
-    with np.errstate(invalid="ignore"):
-        low_share = np.where(np.isnan(cutoff), np.nan, (pni < cutoff[:, None]).mean(axis=1))
-        boundary = (cutoff == pni.min(axis=1)) | (cutoff == pni.max(axis=1))
-    return CutoffChoice(cutoff=cutoff, low_share=low_share, at_boundary=boundary,
-                        p=np.full(cutoff.shape, np.nan), statistic=np.asarray(choice.j))
-
-
-def cutoff_candidates(pni: np.ndarray, min_share: float = MAXSTAT_MIN_SHARE,
-                      max_share: float = MAXSTAT_MAX_SHARE
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate cut-offs of maxstat: observed PNI values ``c`` with
-    ``min_share <= share(PNI < c) <= max_share``.
-
-    Returns ``(cutoffs, low_share, valid)``, each ``(B, K)``, increasing and left-packed
-    (``valid`` False and NaN in the padding).
-    """
-    B, n = pni.shape
-    values = np.sort(pni, axis=1)
-    first = np.ones(values.shape, dtype=bool)
-    first[:, 1:] = values[:, 1:] != values[:, :-1]
-    share = np.broadcast_to(np.arange(n) / n, values.shape)  # share strictly below
-    keep = first & (share >= min_share - 1e-12) & (share <= max_share + 1e-12)
-    width = max(int(keep.sum(axis=1).max(initial=0)), 1)
-    order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
-    valid = np.take_along_axis(keep, order, axis=1)
-    cutoffs = np.where(valid, np.take_along_axis(values, order, axis=1), np.nan)
-    low_share = np.where(valid, np.take_along_axis(share, order, axis=1), np.nan)
-    return cutoffs, low_share, valid
-
-
-def choose_maxstat(time: np.ndarray, event: np.ndarray, pni: np.ndarray, engine: Engine,
-                   min_share: float = MAXSTAT_MIN_SHARE,
-                   max_share: float = MAXSTAT_MAX_SHARE) -> CutoffChoice:
-    """The maximally selected log-rank cut-off of each cohort, with its corrected p.
-
-    Ties in :math:`|Z|` go to the lowest cut-off. ``at_boundary``: the choice is the
-    lowest or highest candidate of the 10%-90% window.
-    """
-    cutoffs, low_share, valid = cutoff_candidates(pni, min_share, max_share)
-    z = engine.logrank_z_at_cutoffs(time, event, pni, cutoffs, valid)
-    score = np.where(np.isfinite(z), np.abs(z), -np.inf)
-    best = np.argmax(score, axis=1)
-    rows = np.arange(len(best))
-    found = np.isfinite(score[rows, best])
-    statistic = np.where(found, score[rows, best], np.nan)
-    last = valid.sum(axis=1) - 1
-    return CutoffChoice(cutoff=np.where(found, cutoffs[rows, best], np.nan),
-                        low_share=np.where(found, low_share[rows, best], np.nan),
-                        at_boundary=found & ((best == 0) | (best == last)),
-                        p=lausen_schumacher_p(statistic, min_share, max_share),
-                        statistic=statistic)
 
 
 # ---------------------------------------------------------------------------------------
@@ -381,7 +274,7 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = DEFAUL
     if "youden" in methods:
         choices["youden"] = choose_youden(pni, event)
     if "maxstat" in methods:
-        choices["maxstat"] = choose_maxstat(time, event, pni, engine)
+        choices["maxstat"] = choose_maxstat(time, event, pni)
     pni_column: dict[str, np.ndarray] = {}
     for m in methods:
         if m == "continuous":
@@ -441,7 +334,7 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = DEFAUL
 
 
 _NO_CUTOFF = {"youden": "no Youden cut-off: the cohort has no deaths or no survivors",
-              "maxstat": "no maxstat cut-off: no log-rank statistic in the 10%-90% window"}
+              "maxstat": "no maxstat cut-off: no split in the 10%-90% window, or no deaths"}
 
 
 def _no_cutoff(result: EstimandResult, missing: np.ndarray) -> EstimandResult:

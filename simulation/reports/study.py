@@ -57,11 +57,16 @@ ESTIMAND_LABELS = {
 }
 METHOD_TEXT = {
     "youden": "the paper's route: the PNI cut-off that maximises Youden's J against death "
-              "(ROC analysis), then PNI below it as a factor",
+              "(ROC analysis), then PNI below it as a factor; the cut-off is reported as the "
+              "midpoint between the neighbouring PNI values of the two groups, as SPSS and "
+              "pROC print it",
     "fixed": f"the published cut-off {PUBLISHED_PNI:g}, fixed in advance",
-    "maxstat": "the maximally selected log-rank cut-off among those leaving 10%-90% of the "
-               "patients in the low group, with the Lausen-Schumacher (1992) p-value corrected "
-               "for the search",
+    "maxstat": "the maximally selected log-rank cut-off of R's maxstat.test (log-rank scores "
+               "standardised by their permutation mean and variance, over the splits leaving "
+               "10%-90% of the patients in the low group; reported as a midpoint), with the "
+               "Lausen-Schumacher (1992) p-value corrected for the search. That corrected test "
+               "is conservative at n = 58: under the global null (2,000 replicates of "
+               "tog2025-null, seed 1) it rejected at p < 0.05 in 2.4% of studies (MCSE 0.3%)",
     "continuous": "PNI as a continuous Cox covariate (log-HR per one PNI unit; no cut-off)",
 }
 # ---------------------------------------------------------------------------------------

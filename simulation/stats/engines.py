@@ -3,14 +3,14 @@
 An :class:`Engine` is a named set of functions with one interface:
 
 - ``cox_fit(time, event, X, mask=None, active=None) -> CoxFit``;
-- ``logrank_test(time, event, group, mask=None) -> LogrankResult``;
-- ``logrank_z_at_cutoffs(time, event, marker, cutoffs, valid) -> (B, K) signed Z``.
+- ``logrank_test(time, event, group, mask=None) -> LogrankResult``.
 
 :data:`FAST` is the project's batched numpy code and the default everywhere;
 :data:`LIFELINES` is the reference it is validated against (one lifelines call per cohort).
 Callers pass an engine object (or look one up by its name with :func:`get_engine`, as the
 command line and the study file do); nothing outside this module tests an engine's name.
-Kaplan-Meier and ROC are the project's own code under both.
+Kaplan-Meier, ROC and the maximally selected statistic (:mod:`simulation.stats.maxstat`,
+checked against R's maxstat in the tests) are the project's own code under both.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from calculator.errors import InputError
 from simulation.stats import reference
 from simulation.stats.cox import cox_fit
-from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
+from simulation.stats.logrank import logrank_test
 
 
 @dataclass(frozen=True)
@@ -35,19 +33,12 @@ class Engine:
     description: str
     cox_fit: Callable[..., Any]
     logrank_test: Callable[..., Any]
-    logrank_z_at_cutoffs: Callable[..., np.ndarray]
-
-
-def _scan_fast(time: Any, event: Any, marker: Any, cutoffs: Any, valid: Any) -> np.ndarray:
-    z = logrank_z_at_cutoffs(time, event, marker, cutoffs)
-    return np.where(valid, z, np.nan)
 
 
 FAST = Engine("fast", "batched numpy Newton-Raphson Cox and log-rank (default)",
-              cox_fit, logrank_test, _scan_fast)
+              cox_fit, logrank_test)
 LIFELINES = Engine("lifelines", "lifelines CoxPHFitter and logrank_test (the reference)",
-                   reference.cox_fit_lifelines, reference.logrank_test_lifelines,
-                   reference.logrank_z_at_cutoffs_lifelines)
+                   reference.cox_fit_lifelines, reference.logrank_test_lifelines)
 
 #: Every engine by name: the one list of names.
 ENGINES: dict[str, Engine] = {engine.name: engine for engine in (FAST, LIFELINES)}

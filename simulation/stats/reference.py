@@ -147,23 +147,3 @@ def logrank_test_lifelines(time: Any, event: Any, group: Any,
                          variance=unstack(ours.variance, lead), n=unstack(ours.n, lead),
                          events=unstack(ours.events, lead))
 
-
-def logrank_z_at_cutoffs_lifelines(time: Any, event: Any, marker: Any, cutoffs: Any,
-                                   valid: Any) -> np.ndarray:
-    """Signed log-rank Z of ``marker < c`` against ``marker >= c`` for each cut-off ``c``,
-    one lifelines test per (cohort, cut-off); the reference of
-    :func:`simulation.stats.logrank.logrank_z_at_cutoffs`.
-
-    ``time``, ``event``, ``marker`` are ``(B, n)``; ``cutoffs`` and ``valid`` ``(B, K)``.
-    """
-    time, event, marker = (np.asarray(a, dtype=float) for a in (time, event, marker))
-    cutoffs, valid = np.asarray(cutoffs, dtype=float), np.asarray(valid, dtype=bool)
-    B, n = time.shape
-    K = cutoffs.shape[1]
-    with np.errstate(invalid="ignore"):
-        group = (marker[:, None, :] < cutoffs[:, :, None]).astype(float)
-    shape = (B, K, n)
-    result = logrank_test_lifelines(np.broadcast_to(time[:, None, :], shape),
-                                    np.broadcast_to(event[:, None, :], shape), group,
-                                    np.broadcast_to(valid[:, :, None], shape))
-    return np.where(valid, np.asarray(result.z, dtype=float).reshape(B, K), np.nan)

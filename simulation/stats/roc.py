@@ -2,7 +2,7 @@
 
 :func:`roc_auc` gives the area under the ROC curve with DeLong's variance,
 :func:`youden_cutoff` the PNI cut-off that maximises Youden's J (the paper's route to
-47.6), and :func:`roc_curve` the points of one cohort's curve for a plot.
+47.6), reported as a midpoint between observed values (:func:`midpoint`), and :func:`roc_curve` the points of one cohort's curve for a plot.
 
 Inputs have shape ``(..., n)`` (a 1-D input is one cohort) with an optional bool
 ``mask`` of the rows that belong; rows with a missing (NaN) marker or outcome are left
@@ -138,6 +138,25 @@ def roc_auc(marker: Any, positive: Any, mask: Any = None) -> RocAuc:
                   n_negative=unstack(k, lead))
 
 
+def midpoint(low: Any, high: Any) -> np.ndarray:
+    """The cut-off reported between two neighbouring observed values ``low < high``.
+
+    A data-driven cut-off splits the sorted marker values between the highest value of
+    the low group and the lowest of the high group; SPSS's ROC coordinates and pROC's
+    ``coords(..., "best")`` print the threshold halfway between them, and so does the
+    project, for Youden and maxstat alike: ``low < midpoint <= high``, so "high" (marker
+    >= cut-off) is the same group as "marker >= high". (If ``low`` and ``high`` are
+    adjacent floating-point numbers, whose midpoint rounds to ``low``, it is ``high``.)
+
+    >>> float(midpoint(47.5, 47.7))
+    47.6
+    """
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    with np.errstate(invalid="ignore"):
+        middle = (low + high) / 2.0
+        return np.where(middle > low, middle, high)
+
+
 @dataclass(frozen=True)
 class YoudenCutoff:
     """The Youden-optimal PNI cut-off of each cohort (NaN without deaths or survivors).
@@ -145,7 +164,11 @@ class YoudenCutoff:
     Attributes
     ----------
     cutoff : ndarray, shape (...)
-        ``c``: PNI >= c is "high", PNI < c "low" (the risk).
+        ``c``: PNI >= c is "high", PNI < c "low" (the risk); the midpoint of ``low_max``
+        and ``high_min`` (:func:`midpoint`), or ``high_min`` when the low group is empty.
+    low_max, high_min : ndarray, shape (...)
+        The highest PNI of the low group (NaN if it is empty) and the lowest of the high
+        group.
     sensitivity : ndarray, shape (...)
         Share of deaths with PNI < c.
     specificity : ndarray, shape (...)
@@ -155,6 +178,8 @@ class YoudenCutoff:
     """
 
     cutoff: np.ndarray
+    low_max: np.ndarray
+    high_min: np.ndarray
     sensitivity: np.ndarray
     specificity: np.ndarray
     j: np.ndarray
@@ -163,15 +188,17 @@ class YoudenCutoff:
 def youden_cutoff(pni: Any, died: Any, mask: Any = None) -> YoudenCutoff:
     """The PNI cut-off that maximises Youden's J against death, as the paper chose 47.6.
 
-    The candidates are the observed PNI values ``c``; "high" means PNI >= c. With D
-    deaths and S survivors, a candidate scores
-    :math:`J(c) = \\#\\{\\text{deaths}: \\mathrm{PNI} < c\\}/D +
-    \\#\\{\\text{survivors}: \\mathrm{PNI} \\ge c\\}/S - 1`; the largest J wins and ties go
-    to the lowest c. J is compared as the integer :math:`D S (J + 1)`, so ties are exact.
+    The candidate splits put the patients with PNI below an observed value ``v`` in the
+    low group. With D deaths and S survivors, a split scores
+    :math:`J(v) = \\#\\{\\text{deaths}: \\mathrm{PNI} < v\\}/D +
+    \\#\\{\\text{survivors}: \\mathrm{PNI} \\ge v\\}/S - 1`; the largest J wins and ties
+    go to the lowest v. J is compared as the integer :math:`D S (J + 1)`, so ties are
+    exact. The cut-off reported is the midpoint between ``v`` and the highest PNI below
+    it (:func:`midpoint`), as pROC's ``coords(..., "best")`` prints it.
 
     >>> r = youden_cutoff([40, 42, 45, 50, 52, 44], [1, 1, 0, 0, 0, 1])
-    >>> float(r.cutoff), float(r.sensitivity), float(r.specificity)
-    (45.0, 1.0, 1.0)
+    >>> float(r.cutoff), float(r.low_max), float(r.high_min), float(r.sensitivity)
+    (44.5, 44.0, 45.0, 1.0)
     """
     lead, (pni_b, died_b), mask_b = stack_inputs(pni, died, mask=mask)
     used, death, survivor = _used(pni_b, died_b, mask_b)
@@ -190,7 +217,7 @@ def youden_cutoff(pni: Any, died: Any, mask: Any = None) -> YoudenCutoff:
     survivors_at_or_above = n_survivor - survivors_below
     score = np.where(candidate, deaths_below * n_survivor + survivors_at_or_above * n_death,
                      -1)
-    best = np.argmax(score, axis=-1)[:, None]                      # first = lowest c
+    best = np.argmax(score, axis=-1)[:, None]                      # first = lowest v
 
     def pick(values: np.ndarray) -> np.ndarray:
         return np.take_along_axis(values, best, axis=-1)[:, 0]
@@ -199,9 +226,13 @@ def youden_cutoff(pni: Any, died: Any, mask: Any = None) -> YoudenCutoff:
     with np.errstate(divide="ignore", invalid="ignore"):
         sensitivity = np.where(ok, pick(deaths_below) / n_death[:, 0], np.nan)
         specificity = np.where(ok, pick(survivors_at_or_above) / n_survivor[:, 0], np.nan)
-    cutoff = np.where(ok, pick(values), np.nan)
+    high_min = np.where(ok, pick(values), np.nan)
+    below = np.take_along_axis(values, np.maximum(best - 1, 0), axis=-1)[:, 0]
+    low_max = np.where(ok & (best[:, 0] > 0), below, np.nan)
+    cutoff = np.where(np.isnan(low_max), high_min, midpoint(low_max, high_min))
     j = sensitivity + specificity - 1.0
-    return YoudenCutoff(cutoff=unstack(cutoff, lead),
+    return YoudenCutoff(cutoff=unstack(cutoff, lead), low_max=unstack(low_max, lead),
+                        high_min=unstack(high_min, lead),
                         sensitivity=unstack(sensitivity, lead),
                         specificity=unstack(specificity, lead), j=unstack(j, lead))
 

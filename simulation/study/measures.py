@@ -40,10 +40,9 @@ import numpy as np
 
 from calculator.published import Z95
 from simulation.cohorts.scenarios import Scenario, scenario_from_dict
+from simulation.paper.cutoffs import MAXSTAT_MAX_SHARE, MAXSTAT_MIN_SHARE
 from simulation.paper.methods import (
     LOGHR_ESTIMANDS,
-    MAXSTAT_MAX_SHARE,
-    MAXSTAT_MIN_SHARE,
     METHODS,
     estimands_of,
 )

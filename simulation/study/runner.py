@@ -52,9 +52,8 @@ from calculator import __version__
 from calculator.errors import InputError
 from simulation.cohorts.generate import generate_cohort
 from simulation.cohorts.scenarios import Scenario, scenario_from_dict
+from simulation.paper.cutoffs import MAXSTAT_MAX_SHARE, MAXSTAT_MIN_SHARE
 from simulation.paper.methods import (
-    MAXSTAT_MAX_SHARE,
-    MAXSTAT_MIN_SHARE,
     METHODS,
     METHODS_VERSION,
     analyze_stack,
@@ -395,16 +394,16 @@ def _pool_results(tasks: Sequence[ChunkTask], workers: int
                 conn = sentinels.get(ready, ready)  # type: ignore[call-overload]
                 if conn not in running:
                     continue
+                process = running[conn]
                 try:
                     result = conn.recv()
-                except EOFError:
-                    process = running[conn]
+                    task = next(queue, None)
+                    if task is None:
+                        del running[conn]
+                    conn.send(task)
+                except (EOFError, OSError):  # the worker died: nothing more comes from it
                     process.join(1.0)
                     raise WorkerLost(process.exitcode) from None
-                task = next(queue, None)
-                if task is None:
-                    del running[conn]
-                conn.send(task)
                 yield result
     finally:
         for process, conn in processes:
