@@ -45,8 +45,8 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import norm
 
-from simulation.stats.stacking import stack_inputs, tie_groups, unstack
 from simulation.stats.roc import midpoint
+from simulation.stats.stacking import stack_inputs, tie_groups, unstack
 
 #: Default window: the low group holds between these shares of the patients (R's
 #: ``minprop`` and ``maxprop`` defaults).
