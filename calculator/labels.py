@@ -37,6 +37,16 @@ FACTOR_NAMES: Final = MappingProxyType({
     "child_pugh": "Child-Pugh B or C",
 })
 
+_AFP = format(AFP_CUTOFF.value.normalize(), "f")
+#: The groups of the published Kaplan-Meier medians.
+GROUP_NAMES: Final = MappingProxyType({
+    "all": "Whole cohort", "afp_high": f"AFP ≥ {_AFP} {AFP_CUTOFF.unit}",
+    "afp_low": f"AFP < {_AFP} {AFP_CUTOFF.unit}", "sorafenib": "Sorafenib",
+    "regorafenib": "Regorafenib", "cabozantinib": "Cabozantinib",
+})
+ENDPOINT_NAMES: Final = MappingProxyType({"os": "Overall survival",
+                                          "pfs": "Progression-free survival"})
+
 #: Unit codes of the interface and how they are typeset (the codes stay ASCII so they
 #: can be typed; the typeset forms are accepted back as units too).
 _TYPESET: Final = (("10^9", "×10⁹"), ("10^3", "×10³"), ("uL", "µL"), ("ug/", "µg/"),
