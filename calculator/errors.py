@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, Final
 
 #: Longest text of an entered value quoted in a message or echoed in the error JSON.
@@ -23,7 +24,7 @@ def shown(raw: object) -> str:
         except ValueError:  # beyond Python's limit for converting an int to text
             return f"an integer of about {int(raw.bit_length() * 0.30103)} digits"
     else:
-        text = str(raw) if isinstance(raw, float) else repr(raw)
+        text = str(raw) if isinstance(raw, (float, Decimal)) else repr(raw)
     if len(text) <= MAX_SHOWN_CHARS:
         return text
     return f"{text[:MAX_SHOWN_CHARS]}… ({len(text)} characters)"

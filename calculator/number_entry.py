@@ -145,7 +145,7 @@ the comma was taken as a thousands separator, because 1.1 cells/µL is not a pos
     """
     def refuse(message: str, hint: str | None = None) -> InputError:
         text = f"{message} ({hint})" if hint else message
-        return InputError(field, raw, unit, limits or "a plain decimal number", text, hint)
+        return InputError(field, raw, unit, "a plain decimal number", text, hint)
 
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise refuse(f"{label} is required; enter a number")

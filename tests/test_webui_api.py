@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -23,19 +24,9 @@ VALID = {"albumin": "3,5", "albumin_unit": "g/dL", "lymphocytes": 1100,
          "lymphocytes_unit": "cells/uL", "afp": 250, "extrahepatic_spread": True}
 
 
-@pytest.fixture(scope="module")
-def app() -> Flask:
-    return create_app({"TESTING": True})
-
-
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def document(app: Flask) -> dict[str, Any]:
-    return app.test_client().get("/api/v1/openapi.json").get_json()
+def document(client: FlaskClient) -> dict[str, Any]:
+    return client.get("/api/v1/openapi.json").get_json()
 
 
 def schema_validator(document: dict[str, Any], path: str, method: str,
@@ -56,8 +47,14 @@ def test_score_returns_the_result_json(client: FlaskClient,
     response = client.post("/api/v1/score", json=VALID)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.get_json() == json.loads(json.dumps(score(VALID).to_dict()))
     schema_validator(document, "/api/v1/score", "post", 200).validate(response.get_json())
+    answer = response.get_json()
+    calculated_at = datetime.fromisoformat(answer.pop("calculated_at"))
+    assert calculated_at.tzinfo is not None  # the server's time, with its offset
+    assert abs((datetime.now(timezone.utc) - calculated_at).total_seconds()) < 60
+    expected = json.loads(json.dumps(score(VALID, calculated_at).to_dict()))
+    expected.pop("calculated_at")
+    assert answer == expected
 
 
 @pytest.mark.parametrize("payload", [

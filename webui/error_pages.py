@@ -39,7 +39,8 @@ def _wants_json() -> bool:
 
 def _http_error(error: HTTPException) -> tuple[Response | str, int]:
     status = error.code or 500
-    message = _EXPLANATIONS.get(status, error.description or error.name)
+    own = error.description if error.description != type(error).description else None
+    message = own or _EXPLANATIONS.get(status, error.description or error.name)
     if _wants_json():
         return api_error(status, "request", message)
     return render_template("error.html", status=status, title=error.name,

@@ -51,7 +51,9 @@ def make_server(host: str, port: int, threads: int = DEFAULT_THREADS) -> Any:
     from waitress import create_server
 
     from webui import MAX_BODY_BYTES, create_app
+    from webui.logs import summarise_queue_warnings
 
+    summarise_queue_warnings()
     sock = listening_socket(host, port)
     try:
         # The app answers bodies over MAX_BODY_BYTES with its own 413 page; waitress only

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, render_template, request
 
 from calculator import InputError, score
+from calculator.note import format_time, record_note
 from webui.forms import ScoreForm
 from webui.placed_errors import place_errors
 from webui.result_view import result_context
@@ -31,9 +34,11 @@ def submit() -> tuple[str, int]:
     form = ScoreForm()
     if request.form.get("action") == EDIT_ACTION:
         return render_template("form.html", form=form, errors=place_errors(None)), 200
+    now = datetime.now().astimezone()  # the time of calculation; the core reads no clock
     try:
-        profile = score(form.raw_inputs())
+        profile = score(form.raw_inputs(), now)
     except InputError as error:
         return render_template("form.html", form=form, errors=place_errors(error)), 422
     return render_template("result.html", form=form, raw=form.raw_inputs(),
+                           note=record_note(profile), calculated=format_time(now),
                            **result_context(profile)), 200
