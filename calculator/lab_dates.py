@@ -58,8 +58,8 @@ def lab_date_warnings(dates: Mapping[str, date], calculated_on: date) -> list[tu
     >>> lab_date_warnings({"albumin": date(2025, 1, 1), "lymphocytes": date(2025, 1, 20)},
     ...                   date(2025, 1, 25))  # doctest: +NORMALIZE_WHITESPACE
     [('albumin', 'Serum albumin and Absolute lymphocyte count were taken 19 days apart
-      (2025-01-01 and 2025-01-20); the PNI combines values from one blood draw, at most 7
-      days apart')]
+      (2025-01-01 and 2025-01-20); the PNI should combine values from one blood draw (at
+      most 7 days apart)')]
     """
     warnings: list[tuple[str, str]] = []
     by_date: dict[date, list[str]] = {}
@@ -83,7 +83,7 @@ def lab_date_warnings(dates: Mapping[str, date], calculated_on: date) -> list[tu
         if spread > MAX_PNI_SPREAD_DAYS:
             warnings.append(("albumin", f"{label('albumin')} and {label('lymphocytes')} were "
                                         f"taken {spread} days apart ({albumin.isoformat()} "
-                                        f"and {lymphocytes.isoformat()}); the PNI combines "
-                                        "values from one blood draw, at most "
-                                        f"{MAX_PNI_SPREAD_DAYS} days apart"))
+                                        f"and {lymphocytes.isoformat()}); the PNI should "
+                                        "combine values from one blood draw (at most "
+                                        f"{MAX_PNI_SPREAD_DAYS} days apart)"))
     return warnings

@@ -35,7 +35,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Final
+from typing import Final, Protocol
 
 from calculator.errors import InputError, shown
 from calculator.labels import with_unit
@@ -61,6 +61,12 @@ _NOT_FINITE: Final = frozenset({"nan", "snan", "inf", "infinity"})
 _SIGNS_AND_MARKS: Final = {"\u2212": "-", "\uff0d": "-", "\uff0e": ".", "\uff0c": ","}
 ARABIC_DECIMAL_SEPARATOR: Final = "\u066b"
 ARABIC_THOUSANDS_SEPARATOR: Final = "\u066c"
+
+
+class _Refuse(Protocol):
+    """Builds the error of the field being read."""
+
+    def __call__(self, message: str, hint: str | None = None) -> InputError: ...
 
 
 @dataclass(frozen=True)
@@ -166,7 +172,7 @@ the comma was taken as a thousands separator, because 1.1 cells/µL is not a pos
 
 
 def _check_size(value: Decimal, raw: object, label: str,
-                refuse: Callable[[str, str | None], InputError]) -> None:
+                refuse: _Refuse) -> None:
     if len(value.as_tuple().digits) > MAX_DIGITS or abs(value.adjusted()) > MAX_MAGNITUDE:
         raise refuse(f"{label} has too many digits to be a lab value as reported; got "
                      f"{shown(raw)}", f"enter the value as the laboratory reports it, with "
@@ -175,7 +181,7 @@ def _check_size(value: Decimal, raw: object, label: str,
 
 def _read_text(raw: str, label: str, unit: str | None,
                fits: Callable[[Decimal], bool] | None, limits: str | None,
-               refuse: Callable[[str, str | None], InputError]) -> Reading:
+               refuse: _Refuse) -> Reading:
     """The rules for text, in the order that gives the most helpful message."""
     got = f"got {shown(raw)}"
     stripped = raw.strip()
@@ -239,7 +245,7 @@ def _written_out(text: str) -> str:
 def _resolve_grouping(raw: str, as_decimal: Decimal, as_grouped: Decimal, label: str,
                       unit: str | None, fits: Callable[[Decimal], bool] | None,
                       limits: str | None,
-                      refuse: Callable[[str, str | None], InputError]) -> Reading:
+                      refuse: _Refuse) -> Reading:
     """Decide "12,500": grouping or decimal mark, by which reading the limits admit."""
     decimal_fits = fits is not None and fits(as_decimal)
     grouped_fits = fits is not None and fits(as_grouped)
