@@ -258,10 +258,9 @@ def _resolve_grouping(raw: str, as_decimal: Decimal, as_grouped: Decimal, label:
                                    "is not a possible value")
     if decimal_fits and not grouped_fits:
         return Reading(as_decimal)
-    both = (f"{label} {shown(raw)} could be {small} or {with_unit(large, unit)}: a comma "
-            "or point before three digits may be a thousands separator")
+    both = f"{label} {shown(raw)} could be {small} or {with_unit(large, unit)}"
     if fits is not None and not decimal_fits:
         raise refuse(f"{both}, and neither is within the limits"
-                     + (f" ({limits})" if limits else ""),
-                     "check the value and its unit")
-    raise refuse(both, f"enter {small} or {large}, without a thousands separator")
+                     + (f" ({limits})" if limits else ""), "check the value and its unit")
+    raise refuse(f"{both}: a comma or point before three digits may be a thousands "
+                 "separator", f"enter {small} or {large}, without a thousands separator")
