@@ -552,3 +552,17 @@ def assert_security_headers(response) -> None:  # noqa: ANN001
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("body", ["{}", "[1, 2]", "{", '{"albumin": "3,5", "csrf_token": "x"}'])
+def test_the_form_never_reads_a_json_body(body: str) -> None:
+    """Flask-WTF would read a JSON body as the form (and fail on a bad one with a 500 from
+    inside the CSRF error page); the form reads form-encoded bodies only."""
+    app = create_app({"TESTING": False})
+    response = app.test_client().post("/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert "nothing was calculated" in page.text_of("notice")
+    assert page.by_id["albumin"]["value"] == ""
+    no_csrf = create_app({"TESTING": False, "WTF_CSRF_ENABLED": False}).test_client()
+    assert no_csrf.post("/", data=body, content_type="application/json").status_code == 422

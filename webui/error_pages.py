@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from webui.forms import ScoreForm
+from webui.forms import posted_form
 from webui.placed_errors import PlacedErrors
 
 API_PREFIX = "/api/"
@@ -62,7 +62,7 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
     """
     notice = ("The form had expired or did not come from this page, so nothing was "
               "calculated. Check the values below and press Calculate again.")
-    return render_template("form.html", form=ScoreForm(), errors=PlacedErrors(),
+    return render_template("form.html", form=posted_form(), errors=PlacedErrors(),
                            notice=notice), 400
 
 

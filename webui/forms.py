@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
@@ -111,3 +112,9 @@ class ScoreForm(FlaskForm):
         request body: a query string is never consulted.
         """
         return {name: (self[name].raw_data or [""])[0] for name in INPUT_NAMES}
+
+
+def posted_form() -> ScoreForm:
+    """The form as posted: read from the form-encoded body only (never from a JSON body,
+    which Flask-WTF would otherwise read, nor from the query string)."""
+    return ScoreForm(formdata=request.form)

@@ -56,7 +56,9 @@ NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 #: A DNS label (letters, digits, hyphens, and the underscores some container networks
 #: use), 1-63 characters, not starting or ending with a hyphen.
 _LABEL: Final = r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)"
-_HOST: Final = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?")
+_HOST: Final = re.compile(
+    rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?")
+MAX_PORT: Final = 65535
 MAX_HOST_LENGTH: Final = 253 + 6  # a full domain name and a port
 
 
@@ -67,8 +69,11 @@ def valid_host(host: str) -> bool:
     (True, True, True)
     >>> valid_host("a..b"), valid_host("."), valid_host("a" * 64), valid_host("x y")
     (False, False, False, False)
+    >>> valid_host("localhost:65536")
+    False
     """
-    return len(host) <= MAX_HOST_LENGTH and _HOST.fullmatch(host) is not None
+    found = _HOST.fullmatch(host) if len(host) <= MAX_HOST_LENGTH else None
+    return found is not None and int(found.group("port") or 0) <= MAX_PORT
 
 
 def check_host() -> None:
