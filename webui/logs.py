@@ -92,7 +92,8 @@ class QueueDepthSummary(logging.Filter):
             if self._held:
                 record.msg = ("Task queue depth is %d (peak %d; %d similar warnings in the "
                               "last %.0f s not logged)")
-                record.args = (depth, self._peak, self._held, now - (self._last or now))
+                record.args = (depth, self._peak, self._held,
+                               now - self._last if self._last is not None else 0.0)
             self._last, self._held, self._peak = now, 0, 0
             return True
 
