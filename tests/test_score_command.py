@@ -249,3 +249,13 @@ def test_console_script_runs_and_unknown_command_fails():
     bad = subprocess.run([sys.executable, "-m", "calculator.cli", "frobnicate"],
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_csv_lab_date_column(tmp_path, capsys):
+    source = tmp_path / "p.csv"
+    source.write_text("albumin,lymphocytes,afp,extrahepatic_spread,Lab Date\n"
+                      "35,1.1,250,yes,2001-01-01\n35,1.1,250,yes,01/01/2001\n")
+    assert main(["score", "--csv", str(source)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert "These labs were taken" in rows[0]["warnings"] and rows[0]["errors"] == ""
+    assert rows[1]["error_fields"] == "lab_date"
