@@ -67,6 +67,6 @@ def field_help() -> dict[str, str]:
                f"{study_range('inr')}",
         "ascites": "Clinical or imaging grade, for Child-Pugh.",
         "encephalopathy": "West Haven grade, for Child-Pugh.",
-        "lab_date": f"Optional. The day the blood was drawn; a warning follows if it is "
-                    f"more than {MAX_AGE_DAYS} days before today or in the future.",
+        "lab_date": f"The day the blood was drawn; a warning follows if it is more than "
+                    f"{MAX_AGE_DAYS} days before today or in the future.",
     }
