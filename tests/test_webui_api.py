@@ -262,3 +262,31 @@ def test_fuzz_any_json_body(client: FlaskClient, body: object) -> None:
 @given(body=st.binary(max_size=64))
 def test_fuzz_any_bytes(client: FlaskClient, body: bytes) -> None:
     check_response(client, body)
+
+
+@pytest.mark.parametrize("field", ["albumin", "afp", "inr"])
+def test_a_number_too_long_gets_422_naming_its_field(client: FlaskClient,
+                                                     document: dict[str, Any],
+                                                     field: str) -> None:
+    """A 5,001-digit JSON integer is valid JSON that Python will not turn into an int; it
+    is refused for its field, not answered "not valid JSON"."""
+    placeholder = 123454321
+    body = json.dumps({**VALID, "bilirubin": 1, "inr": 1, "ascites": "none",
+                       "encephalopathy": "none", field: placeholder})
+    body = body.replace(str(placeholder), "9" * 5001)
+    response = client.post("/api/v1/score", data=body, content_type="application/json")
+    assert response.status_code == 422
+    (problem,) = response.get_json()["errors"]
+    assert problem["field"] == field
+    assert "too many digits" in problem["message"] and "(5001 characters)" in problem["message"]
+    assert len(json.dumps(problem)) < 1000  # the value is echoed cut short
+    schema_validator(document, "/api/v1/score", "post", 422).validate(response.get_json())
+
+
+def test_json_strings_go_through_the_number_parser(client: FlaskClient) -> None:
+    response = client.post("/api/v1/score", json={**VALID, "afp": "12,500"})
+    assert response.status_code == 422
+    assert "could be 12.5 or 12500 ng/mL" in response.get_json()["errors"][0]["message"]
+    as_number = client.post("/api/v1/score", json={**VALID, "afp": 12.5})
+    assert as_number.status_code == 200  # a JSON number is a number, not a text to guess
+    assert not next(f for f in as_number.get_json()["factors"] if f["name"] == "afp")["adverse"]
