@@ -3,7 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from decimal import Decimal
+from typing import Any, Final
+
+#: Longest text of an entered value quoted in a message or echoed in the error JSON.
+MAX_SHOWN_CHARS: Final = 40
+
+
+def shown(raw: object) -> str:
+    """An entered value as a message quotes it: ``repr`` for text, cut short when long.
+
+    >>> shown("3,5"), shown(35), shown(None)
+    ("'3,5'", '35', 'None')
+    >>> shown("9" * 60)
+    "'999999999999999999999999999999999999999… (62 characters)"
+    """
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        try:
+            text = str(raw)
+        except ValueError:  # beyond Python's limit for converting an int to text
+            return f"an integer of about {int(raw.bit_length() * 0.30103)} digits"
+    else:
+        text = str(raw) if isinstance(raw, (float, Decimal)) else repr(raw)
+    if len(text) <= MAX_SHOWN_CHARS:
+        return text
+    return f"{text[:MAX_SHOWN_CHARS]}… ({len(text)} characters)"
 
 
 class InputError(ValueError):
@@ -47,9 +71,12 @@ class InputError(ValueError):
         """The error as the JSON object of interfaces.md (one problem)."""
         value = self.value
         if not isinstance(value, (str, int, float, bool)) or value != value:
-            value = None if value is None else repr(value)
+            value = None if value is None else shown(value)
         elif isinstance(value, float) and value in (float("inf"), float("-inf")):
             value = repr(value)
+        elif isinstance(value, (str, int)) and not isinstance(value, bool) \
+                and len(text := shown(value)) > MAX_SHOWN_CHARS:
+            value = text  # a value too long to echo is echoed cut short
         return {"field": self.field, "value": value, "unit": self.unit,
                 "allowed": self.allowed, "hint": self.hint, "message": self.message}
 

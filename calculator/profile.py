@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Final
 
 from calculator import __version__, published
 from calculator.child_pugh import ASCITES, CLASSES, ENCEPHALOPATHY, ChildPugh, assess
-from calculator.errors import InputError
+from calculator.errors import InputError, shown
+from calculator.formatting import interval
+from calculator.lab_dates import lab_date_warnings, parse_lab_date
+from calculator.labels import label
 from calculator.pni import pni_is_high, prognostic_nutritional_index
 from calculator.units import QUANTITIES, Measurement, measure
 
 CHILD_PUGH_ITEMS: Final = ("bilirubin", "inr", "ascites", "encephalopathy")
 REQUIRED: Final = ("albumin", "lymphocytes", "afp", "extrahepatic_spread")
-FIELDS: Final = (*REQUIRED, *CHILD_PUGH_ITEMS, "child_pugh_class")
+FIELDS: Final = (*REQUIRED, *CHILD_PUGH_ITEMS, "child_pugh_class", "lab_date")
 ACCEPTED_KEYS: Final = frozenset(FIELDS) | {f"{q}_unit" for q in QUANTITIES}
 
 COMBINED_CAVEAT: Final = (
@@ -30,6 +34,9 @@ COMBINED_CAVEAT: Final = (
     "adds the variances of the log hazard ratios recovered from the published CIs as if "
     "they were independent: the paper gives no covariance, so the true interval may be "
     "narrower or wider. A relative hazard, not an absolute survival probability.")
+REFERENCE: Final = "patient with none of the three independent adverse factors"
+#: What the relative hazard is, in the words a reader needs to not misread it.
+MEANING: Final = "a ratio of death rates, not a probability of death"
 
 STUDY_CHILD_PUGH_SCORES: Final[tuple[int, ...]] = tuple(published.TABLE1["child_pugh_score"])
 _YES: Final = frozenset({"yes", "y", "true", "1", "present"})
@@ -57,20 +64,53 @@ class Factor:
 
 @dataclass(frozen=True)
 class RelativeHazard:
+    """The combined relative hazard of the adverse independent factors present."""
+
     value: float
     ci: tuple[float, float]
     factors: tuple[str, ...]
 
+    @property
+    def is_reference(self) -> bool:
+        """True for a patient with none of the factors: the model's reference group."""
+        return not self.factors
+
+    @property
+    def summary(self) -> str:
+        """The result in one sentence that names the endpoint, the comparator and what
+        the number is (and is not).
+
+        >>> print(RelativeHazard(20.02, (5.0, 80.2), ("afp", "pni")).summary)
+        Relative hazard 20.0 (95% CI 5.00–80.2) for overall survival on second-line therapy \
+after atezolizumab + bevacizumab, against a patient with none of the three independent \
+adverse factors. It is a ratio of death rates, not a probability of death.
+        """
+        if self.is_reference:
+            return (f"No adverse factor: this patient is in the reference group for "
+                    f"{published.ENDPOINT} (the {REFERENCE}); the paper gives no survival "
+                    "probability for it.")
+        return (f"Relative hazard {self.value:#.3g} (95% CI "
+                f"{interval(self.ci[0], self.ci[1], '#.3g')}) for {published.ENDPOINT}, "
+                f"against a {REFERENCE}. It is {MEANING}.")
+
     def to_dict(self) -> dict[str, Any]:
         return {"value": _sig(self.value), "ci": [_sig(self.ci[0]), _sig(self.ci[1])],
                 "factors": list(self.factors),
-                "reference": "patient with none of the three independent adverse factors",
+                "reference": REFERENCE,
+                "reference_group": self.is_reference,
+                "endpoint": published.ENDPOINT,
+                "meaning": MEANING,
+                "summary": self.summary,
                 "caveat": COMBINED_CAVEAT}
 
 
 @dataclass(frozen=True)
 class RiskProfile:
-    """Everything the calculator reports for one patient."""
+    """Everything the calculator reports for one patient.
+
+    ``calculated_at`` is the time of the calculation as the caller gave it (the core
+    reads no clock); ``lab_date`` the date given for the labs, if any.
+    """
 
     pni: Decimal
     pni_high: bool
@@ -79,6 +119,8 @@ class RiskProfile:
     child_pugh: ChildPugh | None
     inputs: tuple[Measurement | Choice, ...]
     warnings: tuple[tuple[str, str], ...] = field(default=())
+    calculated_at: datetime | None = None
+    lab_date: date | None = None
 
     @property
     def adverse_count(self) -> int:
@@ -91,12 +133,14 @@ class RiskProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """The result JSON of interfaces.md."""
+        cutoff = published.PNI_CUTOFF.value
         return {
             "pni": {"value": float(self.pni), "display": self.pni_display,
-                    "cutoff": float(published.PNI_CUTOFF.value),
+                    "cutoff": float(cutoff),
                     "category": "high" if self.pni_high else "low",
-                    "rule": f"high if PNI >= {published.PNI_CUTOFF.value} (exact, before "
-                            "rounding); PNI = albumin (g/L) + 5 x lymphocytes (10^9/L)",
+                    "label": label("pni"),
+                    "rule": f"high if PNI ≥ {cutoff} (exact, before rounding); PNI = "
+                            "albumin (g/L) + 5 × lymphocytes (×10⁹/L)",
                     "source": published.PNI_CUTOFF.source},
             "factors": [f.to_dict() for f in self.factors],
             "adverse_count": self.adverse_count,
@@ -107,8 +151,12 @@ class RiskProfile:
             "warnings": [{"field": f, "message": m} for f, m in self.warnings],
             "inputs": [i.to_dict() if isinstance(i, Choice) else _measurement_dict(i)
                        for i in self.inputs],
+            "calculated_at": (self.calculated_at.isoformat(timespec="seconds")
+                              if self.calculated_at else None),
+            "lab_date": self.lab_date.isoformat() if self.lab_date else None,
             "applicability": published.APPLICABILITY,
             "limits": list(published.LIMITS),
+            "limit": published.ONE_LINE_LIMIT,
             "model": {"source": published.CITATION, "doi": published.DOI,
                       "published_model_version": published.MODEL_VERSION,
                       "version": __version__},
@@ -125,7 +173,7 @@ class Choice:
 
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "entered": _jsonable(self.entered), "unit": None,
-                "value": self.value, "canonical_unit": None, "quality": "ok"}
+                "value": self.value, "canonical_unit": None, "quality": "ok", "date": None}
 
 
 def _sig(x: float, digits: int = 3) -> float:
@@ -148,7 +196,7 @@ def _jsonable(raw: object) -> object:
 def _measurement_dict(m: Measurement) -> dict[str, Any]:
     return {"field": m.field, "entered": _jsonable(m.entered), "unit": m.unit or None,
             "value": float(m.value), "canonical_unit": m.canonical_unit or None,
-            "quality": m.quality}
+            "quality": m.quality, "date": m.date.isoformat() if m.date else None}
 
 
 def _published_medians(profile: RiskProfile) -> list[dict[str, Any]]:
@@ -156,6 +204,7 @@ def _published_medians(profile: RiskProfile) -> list[dict[str, Any]]:
     afp_adverse = next(f.adverse for f in profile.factors if f.name == "afp")
     groups = {"all", "afp_high" if afp_adverse else "afp_low"}
     return [{"group": m.group, "endpoint": m.endpoint, "n": m.n,
+             "n_note": None if m.n is not None else published.N_NOT_REPORTED,
              "median_months": m.median_months, "ci": list(m.ci),
              "logrank_p": m.logrank_p, "source": m.source}
             for m in published.MEDIANS if m.group in groups]
@@ -195,7 +244,7 @@ def _parse_choice(field_name: str, raw: object, choices: tuple[str, ...]) -> str
         return text
     allowed = ", ".join(choices)
     raise InputError(field_name, raw, None, allowed,
-                     f"{field_name} must be one of {allowed}; got {raw!r}")
+                     f"{label(field_name)} must be one of {allowed}; got {shown(raw)}")
 
 
 def _parse_yes_no(field_name: str, raw: object) -> bool:
@@ -205,8 +254,8 @@ def _parse_yes_no(field_name: str, raw: object) -> bool:
         return bool(raw)
     if isinstance(raw, str) and raw.strip().lower() in _YES | _NO:
         return raw.strip().lower() in _YES
-    message = (f"{field_name} must be yes or no; got {raw!r}"
-               if raw not in (None, "") else f"{field_name} is required; answer yes or no")
+    message = (f"{label(field_name)} must be yes or no; got {shown(raw)}"
+               if raw not in (None, "") else f"{label(field_name)} is required; answer yes or no")
     raise InputError(field_name, raw, None, "yes or no", message)
 
 
@@ -215,7 +264,7 @@ def _given(raw: Mapping[str, object], key: str) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def score(raw: Mapping[str, object]) -> RiskProfile:
+def score(raw: Mapping[str, object], now: datetime | None = None) -> RiskProfile:
     """Score one patient.
 
     Parameters
@@ -223,8 +272,13 @@ def score(raw: Mapping[str, object]) -> RiskProfile:
     raw
         Inputs by their interface names (``albumin``, ``lymphocytes``, ``afp``,
         ``extrahepatic_spread``; optionally ``bilirubin``, ``inr``, ``ascites``,
-        ``encephalopathy`` all together, or ``child_pugh_class``), values as entered
-        (numbers or text, decimal commas read) and optional ``<name>_unit`` keys.
+        ``encephalopathy`` together, or ``child_pugh_class``; optionally ``lab_date``),
+        values as entered (numbers or text, read by :mod:`calculator.number_entry`) and
+        optional ``<name>_unit`` keys.
+    now
+        The time of the calculation, supplied by the caller (the core reads no clock).
+        It is echoed as ``calculated_at`` and dates the lab-date checks; without it a
+        given lab date is not checked against anything.
 
     Raises
     ------
@@ -245,7 +299,7 @@ def score(raw: Mapping[str, object]) -> RiskProfile:
     unknown = sorted(str(k) for k in raw if k not in ACCEPTED_KEYS)
     for key in unknown:
         problems.append(InputError(key, raw[key], None, ", ".join(FIELDS),
-                                   f"{key} is not a known input; known inputs are "
+                                   f"{shown(key)} is not a known input; known inputs are "
                                    f"{', '.join(FIELDS)} and <name>_unit"))
 
     def attempt(func: Any, *args: Any) -> Any:
@@ -259,8 +313,11 @@ def score(raw: Mapping[str, object]) -> RiskProfile:
     for name in ("albumin", "lymphocytes", "afp"):
         measured[name] = attempt(measure, name, raw.get(name), raw.get(f"{name}_unit"))
     spread = attempt(_parse_yes_no, "extrahepatic_spread", raw.get("extrahepatic_spread"))
+    lab_date = (attempt(parse_lab_date, "lab_date", raw["lab_date"])
+                if _given(raw, "lab_date") else None)
     child_pugh_inputs: list[Measurement | Choice] = []
-    child_pugh = attempt(_child_pugh, raw, measured["albumin"], child_pugh_inputs)
+    warnings: list[tuple[str, str]] = []
+    child_pugh = attempt(_child_pugh, raw, measured["albumin"], child_pugh_inputs, warnings)
     if problems:
         raise InputError.collect(problems)
 
@@ -279,42 +336,58 @@ def score(raw: Mapping[str, object]) -> RiskProfile:
                             "adverse if Child-Pugh class B (or C); not an independent "
                             f"predictor (multivariable p = {cp_p}), left out of the "
                             "combined hazard"),)
-    inputs = (albumin, lymphocytes, afp,
+    labs = [m if lab_date is None else replace(m, date=lab_date)
+            for m in (albumin, lymphocytes, afp,
+                      *(i for i in child_pugh_inputs if isinstance(i, Measurement)))]
+    dated = {m.field: m for m in labs}
+    inputs = (dated["albumin"], dated["lymphocytes"], dated["afp"],
               Choice("extrahepatic_spread", raw.get("extrahepatic_spread"), spread),
-              *child_pugh_inputs)
-    warnings = [(m.field, w) for m in inputs if isinstance(m, Measurement) for w in m.warnings]
+              *(dated.get(i.field, i) for i in child_pugh_inputs))
+    warnings[:0] = [(m.field, w) for m in labs for w in m.warnings]
+    warnings += _date_warnings(labs, now)
     if child_pugh is not None and child_pugh.child_pugh_class == "C":
         warnings.append(("child_pugh_class" if child_pugh.score is None else "child_pugh",
                          "Child-Pugh class C: the study had no class C patients (Table 1: "
-                         f"scores {min(STUDY_CHILD_PUGH_SCORES)}-{max(STUDY_CHILD_PUGH_SCORES)} "
+                         f"scores {min(STUDY_CHILD_PUGH_SCORES)}–{max(STUDY_CHILD_PUGH_SCORES)} "
                          "only), so this profile does not apply"))
     return RiskProfile(pni, high, factors, combined_relative_hazard(factors), child_pugh,
-                       inputs, tuple(warnings))
+                       inputs, tuple(warnings), now, lab_date)
+
+
+def _date_warnings(labs: list[Measurement], now: datetime | None) -> list[tuple[str, str]]:
+    """The lab-date warnings (:mod:`calculator.lab_dates`) for the labs that carry a date."""
+    dates = {m.field: m.date for m in labs if m.date is not None}
+    if not dates:
+        return []
+    if now is None:
+        return [("lab_date", "the lab date was not checked: no time of calculation was "
+                             "given to compare it with")]
+    return lab_date_warnings(dates, now.date())
 
 
 def _child_pugh(raw: Mapping[str, object], albumin: Measurement | None,
-                echoed: list[Measurement | Choice]) -> ChildPugh | None:
-    """Child-Pugh from its items or from a class given directly; never assumes normal."""
+                echoed: list[Measurement | Choice],
+                warnings: list[tuple[str, str]]) -> ChildPugh | None:
+    """Child-Pugh from its items or from a class given directly; never assumes normal.
+
+    Items given only in part are read (an invalid one is an error) and echoed, but no
+    Child-Pugh is calculated: a warning names what is missing. Child-Pugh is not part of
+    the relative hazard, so the result stands without it.
+    """
     given = [item for item in CHILD_PUGH_ITEMS if _given(raw, item)]
     if _given(raw, "child_pugh_class"):
         if given:
             raise InputError("child_pugh_class", raw.get("child_pugh_class"), None,
                              "a class or the items, not both",
-                             f"child_pugh_class was given together with {', '.join(given)}; "
-                             "give either the class or all four items (bilirubin, inr, "
-                             "ascites, encephalopathy), not both")
+                             f"{label('child_pugh_class')} was given together with "
+                             f"{_names(given)}; give either the class or all four items "
+                             f"({_names(CHILD_PUGH_ITEMS)}), not both")
         cls = _parse_choice("child_pugh_class", raw["child_pugh_class"], CLASSES)
         echoed.append(Choice("child_pugh_class", raw["child_pugh_class"], cls))
         return ChildPugh(None, cls)
     if not given:
         return None
-    missing = [item for item in CHILD_PUGH_ITEMS if item not in given]
-    problems: list[InputError] = [
-        InputError(item, None, None, "required with the other Child-Pugh items",
-                   f"{item} is missing: Child-Pugh needs bilirubin, inr, ascites and "
-                   f"encephalopathy together (a missing item is never assumed normal); "
-                   f"got only {', '.join(given)}")
-        for item in missing]
+    problems: list[InputError] = []
     values: dict[str, Any] = {}
     for item in given:
         try:
@@ -327,8 +400,22 @@ def _child_pugh(raw: Mapping[str, object], albumin: Measurement | None,
             problems.extend(err.errors)
     if problems:
         raise InputError.collect(problems)
+    echoed.extend(values[item] for item in CHILD_PUGH_ITEMS if item in values)
+    missing = [item for item in CHILD_PUGH_ITEMS if item not in values]
+    if missing:
+        warnings.append(("child_pugh", f"Child-Pugh was not calculated: {_names(missing)} "
+                                       f"{'is' if len(missing) == 1 else 'are'} missing "
+                                       f"(given: {_names(given)}); a missing item is never "
+                                       "assumed normal. Child-Pugh is not part of the "
+                                       "relative hazard, so the result stands without it."))
+        return None
     if albumin is None:
         return None  # albumin's own error is already reported
-    echoed.extend(values[item] for item in CHILD_PUGH_ITEMS)
     return assess(values["bilirubin"].value, albumin.value, values["inr"].value,
                   str(values["ascites"].value), str(values["encephalopathy"].value))
+
+
+def _names(fields: tuple[str, ...] | list[str]) -> str:
+    """Fields by their labels, as a list in a sentence: "INR, Ascites and Hepatic ..."."""
+    labels = [label(f) for f in fields]
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"

@@ -87,19 +87,19 @@ NOT_INTERPRETED: Final = "not interpreted (as printed; not significant)"
 
 # --- Table 4: Cox regression for OS (univariable, then multivariable) ----------------
 TABLE4: Final[tuple[CoxRow, ...]] = (
-    CoxRow("age", "Age <65 vs >=65", NOT_INTERPRETED,
+    CoxRow("age", "Age <65 vs ≥65", NOT_INTERPRETED,
            HazardRatio(1.65, 0.86, 3.17, 0.120), None, False, False,
            "Table 4, row 'Age'"),
     CoxRow("male", "Gender male vs female", NOT_INTERPRETED,
            HazardRatio(0.81, 0.34, 1.94, 0.640), None, False, False,
            "Table 4, row 'Gender'"),
-    CoxRow("ecog", "ECOG-PS 0 vs >=1", NOT_INTERPRETED,
+    CoxRow("ecog", "ECOG-PS 0 vs ≥1", NOT_INTERPRETED,
            HazardRatio(1.05, 0.55, 1.98, 0.880), None, False, False,
            "Table 4, row 'ECOG-PS'"),
     CoxRow("viral_hepatitis", "Etiology hepatitis vs other", NOT_INTERPRETED,
            HazardRatio(1.02, 0.54, 1.90, 0.950), None, False, False,
            "Table 4, row 'Etiology'"),
-    CoxRow("afp", "AFP <200 vs >=200", "AFP >= 200 ng/mL",
+    CoxRow("afp", "AFP <200 vs ≥200", "AFP ≥ 200 ng/mL",
            HazardRatio(2.54, 1.30, 4.93, 0.006), HazardRatio(1.97, 1.01, 3.86, 0.049),
            False, True, "Table 4, row 'AFP', multivariable"),
     CoxRow("child_pugh", "Child-Pugh A vs B", "Child-Pugh B",
@@ -108,7 +108,7 @@ TABLE4: Final[tuple[CoxRow, ...]] = (
     CoxRow("extrahepatic_spread", "Extrahepatic spread no vs yes", "spread present",
            HazardRatio(0.51, 0.27, 0.97, 0.040), HazardRatio(0.41, 0.20, 0.82, 0.012),
            True, True, "Table 4, row 'Extrahepatic spread', multivariable"),
-    CoxRow("pni", "PNI <47.6 vs >=47.6", "PNI < 47.6",
+    CoxRow("pni", "PNI <47.6 vs ≥47.6", "PNI < 47.6",
            HazardRatio(0.27, 0.10, 0.71, 0.008), HazardRatio(0.24, 0.09, 0.65, 0.005),
            True, True, "Table 4, row 'PNI', multivariable"),
 )
@@ -140,10 +140,10 @@ class Cutoff:
 
 #: ROC against death: AUC 0.715 (0.572-0.857), p = .009, sensitivity 65.7%, specificity
 #: 76.7% (Results, 'ROC analysis'). ">=" follows Table 4 (see inconsistency 1).
-PNI_CUTOFF: Final = Cutoff(Decimal("47.6"), "", "high if PNI >= 47.6; PNI < 47.6 is adverse",
+PNI_CUTOFF: Final = Cutoff(Decimal("47.6"), "", "high if PNI ≥ 47.6; PNI < 47.6 is adverse",
                            "Results (ROC analysis) and Table 4, row 'PNI'")
 #: ">=" follows Table 4 and the univariable text (see inconsistency 1).
-AFP_CUTOFF: Final = Cutoff(Decimal("200"), "ng/mL", "adverse if AFP >= 200 ng/mL",
+AFP_CUTOFF: Final = Cutoff(Decimal("200"), "ng/mL", "adverse if AFP ≥ 200 ng/mL",
                            "Table 4, row 'AFP'")
 PNI_ROC: Final = {"auc": 0.715, "ci": (0.572, 0.857), "p": 0.009,
                   "sensitivity": 0.657, "specificity": 0.767,
@@ -174,11 +174,11 @@ MEDIANS: Final[tuple[PublishedMedian, ...]] = (
     PublishedMedian("afp_low", "os", None, 10.4, (1.5, 19.2),
                     "Results, OS by AFP (Figure 1): AFP < 200 ng/mL", 0.004),
     PublishedMedian("afp_high", "os", None, 5.3, (2.9, 7.8),
-                    "Results, OS by AFP (Figure 1): AFP >= 200 ng/mL", 0.004),
+                    "Results, OS by AFP (Figure 1): AFP ≥ 200 ng/mL", 0.004),
 )
 #: Why no median is given for the PNI groups (inconsistency 4).
 PNI_MEDIANS_WITHHELD: Final = (
-    "The paper prints a median OS of 20.1 months (8.4-31.8) for both PNI groups, longer "
+    "The paper prints a median OS of 20.1 months (8.4–31.8) for both PNI groups, longer "
     "than the whole cohort's 6.5 months: a typo, so no PNI-group median is shown.")
 
 
@@ -232,6 +232,17 @@ LIMITS: Final = (
     "absolute-survival model; the paper gives no baseline survival.",
 )
 
+#: The limits in one line, for the record and the terminal.
+ONE_LINE_LIMIT: Final = (
+    "A relative risk profile from one retrospective study of 58 patients; not an absolute "
+    "survival prediction and not a substitute for clinical judgement.")
+
+#: The endpoint every hazard ratio of Table 4 refers to.
+ENDPOINT: Final = "overall survival on second-line therapy after atezolizumab + bevacizumab"
+
+#: Why the AFP-group medians carry no patient count.
+N_NOT_REPORTED: Final = "n not reported in the paper"
+
 
 @dataclass(frozen=True)
 class Inconsistency:
@@ -243,11 +254,11 @@ class Inconsistency:
 
 INCONSISTENCIES: Final[tuple[Inconsistency, ...]] = (
     Inconsistency(1, "Abstract; Results (ROC text); Table 4, rows 'AFP' and 'PNI'",
-                  "AFP is '> 200' in the abstract but '>= 200' in Table 4; PNI is '> 47.6' "
-                  "in the ROC text but '>= 47.6' in Table 4.",
-                  "Table 4 is followed: AFP >= 200 ng/mL is adverse, PNI >= 47.6 is high."),
+                  "AFP is '> 200' in the abstract but '≥ 200' in Table 4; PNI is '> 47.6' "
+                  "in the ROC text but '≥ 47.6' in Table 4.",
+                  "Table 4 is followed: AFP ≥ 200 ng/mL is adverse, PNI ≥ 47.6 is high."),
     Inconsistency(2, "Table 4, rows 'Extrahepatic spread' and 'PNI'",
-                  "HRs are coded 'no vs yes' and '<47.6 vs >=47.6'; read literally, spread "
+                  "HRs are coded 'no vs yes' and '<47.6 vs ≥47.6'; read literally, spread "
                   "and low PNI would be protective, which the Discussion contradicts.",
                   "Both are re-expressed as adverse (reciprocal HR and CI): spread 2.44 "
                   "(1.22-5.00), PNI < 47.6 4.17 (1.54-11.1)."),
@@ -268,7 +279,7 @@ INCONSISTENCIES: Final[tuple[Inconsistency, ...]] = (
                   "the Discussion have only 4 in all 58.",
                   "Table 1 is used for the cohort description and simulation."),
     Inconsistency(7, "Table 3, AFP by disease control",
-                  "'76% vs 33%' are the shares with AFP >= 200 among patients without and "
+                  "'76% vs 33%' are the shares with AFP ≥ 200 among patients without and "
                   "with disease control, not disease-control rates; the DCR by AFP group is "
                   "8/21 (38%) vs 16/20 (80%).",
                   "Not used by the calculator; stated here so it is not misread."),

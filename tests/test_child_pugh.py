@@ -6,6 +6,7 @@ import pytest
 
 from calculator import InputError, score
 from calculator.child_pugh import child_pugh_class, child_pugh_points
+from calculator.labels import label
 
 BASE = {"albumin": 40, "lymphocytes": 2, "afp": 10, "extrahepatic_spread": "no"}
 ITEMS = {"bilirubin": 1.0, "inr": 1.1, "ascites": "none", "encephalopathy": "none"}
@@ -74,12 +75,32 @@ def test_not_given_means_none():
 
 
 @pytest.mark.parametrize("missing", list(ITEMS))
-def test_a_missing_item_is_an_error_never_assumed_normal(missing):
+def test_a_missing_item_gives_the_result_with_a_warning_never_assumes_normal(missing):
     given = {k: v for k, v in ITEMS.items() if k != missing}
+    result = score({**BASE, **given})
+    assert result.child_pugh is None
+    assert all(f.name != "child_pugh" for f in result.factors)
+    warnings = [m for f, m in result.warnings if f == "child_pugh"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"Child-Pugh was not calculated: {label(missing)} is missing")
+    assert "never assumed normal" in warnings[0]
+    echoed = {i.field for i in result.inputs}
+    assert set(given) <= echoed and missing not in echoed  # what was given is shown
+
+
+def test_only_bilirubin_names_the_three_missing_items():
+    result = score({**BASE, "bilirubin": "1,2"})
+    (message,) = [m for f, m in result.warnings if f == "child_pugh"]
+    assert "INR, Ascites and Hepatic encephalopathy are missing (given: Total bilirubin)" \
+        in message
+    assert result.relative_hazard.value == score(BASE).relative_hazard.value
+
+
+def test_an_invalid_item_in_a_partial_section_is_still_an_error():
     with pytest.raises(InputError) as e:
-        score({**BASE, **given})
-    assert [p.field for p in e.value.errors] == [missing]
-    assert "never assumed normal" in e.value.errors[0].message
+        score({**BASE, "bilirubin": "lots", "ascites": "mild"})
+    assert [p.field for p in e.value.errors] == ["bilirubin"]
+    assert e.value.errors[0].message.startswith("Total bilirubin must be a number")
 
 
 def test_empty_strings_from_a_form_count_as_not_given():
@@ -88,7 +109,7 @@ def test_empty_strings_from_a_form_count_as_not_given():
 
 
 def test_class_and_items_together_are_contradictory():
-    with pytest.raises(InputError, match="given together with bilirubin") as e:
+    with pytest.raises(InputError, match="given together with Total bilirubin") as e:
         score({**BASE, "child_pugh_class": "A", "bilirubin": 1})
     assert e.value.field == "child_pugh_class"
 
@@ -96,10 +117,20 @@ def test_class_and_items_together_are_contradictory():
 @pytest.mark.parametrize(("field", "value"), [
     ("ascites", "severe"), ("encephalopathy", "2"), ("ascites", 1)])
 def test_bad_choices_name_the_choices(field, value):
-    with pytest.raises(InputError, match=rf"^{field} must be one of"):
+    with pytest.raises(InputError, match=rf"^{label(field)} must be one of"):
         score({**BASE, **ITEMS, field: value})
 
 
 def test_bad_class():
-    with pytest.raises(InputError, match=r"^child_pugh_class must be one of A, B, C; got 'D'$"):
+    with pytest.raises(InputError, match=r"^Child-Pugh class must be one of A, B, C; got 'D'$"):
         score({**BASE, "child_pugh_class": "D"})
+
+
+@pytest.mark.parametrize(("bilirubin", "unit", "points"), [
+    ("1.99", "mg/dL", 5), ("2", "mg/dL", 6), ("3", "mg/dL", 6), ("3.01", "mg/dL", 7),
+    ("34.2", "umol/L", 6), ("34.1", "umol/L", 5), ("51.3", "umol/L", 6), ("51.4", "umol/L", 7),
+])
+def test_bilirubin_band_edges_in_either_unit_through_score(bilirubin, unit, points):
+    # 17.1 umol/L = 1 mg/dL, so 34.2 and 51.3 umol/L are exactly the 2 and 3 mg/dL edges.
+    result = score({**BASE, **ITEMS, "bilirubin": bilirubin, "bilirubin_unit": unit})
+    assert result.child_pugh is not None and result.child_pugh.score == points

@@ -76,7 +76,7 @@ def test_write_then_read_gives_the_same_cohort(tmp_path) -> None:
                                 r"or other"),
     ("albumin_g_l", "3.5", r"albumin_g_l must be a number from 10 to 60 g/L; got 3.5 "
                            r"\(looks like g/dL; this column takes g/L"),
-    ("lymphocytes_10e9_l", "1100", r"looks like cells/uL; this column takes 10\^9/L"),
+    ("lymphocytes_10e9_l", "1100", r"looks like cells/µL; this column takes 10\^9/L"),
     ("afp_ng_ml", "-3", r"afp_ng_ml must be a number from 0 to 5000000 ng/mL; got -3 "
                         r"\(a concentration or count cannot be negative\)"),
     ("inr", "35", r"inr must be a number from 0.5 to 20; got 35 \(the INR is a unitless"),

@@ -2,6 +2,8 @@
 
 import json
 import math
+import re
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -65,9 +67,9 @@ def test_afp_exactly_200_is_adverse_and_199_99_is_not():
 
 def test_every_result_states_its_boundary_rules():
     result = score(NONE_ADVERSE).to_dict()
-    assert "PNI >= 47.6" in result["pni"]["rule"]
+    assert "PNI ≥ 47.6" in result["pni"]["rule"]
     rules = {f["name"]: f["rule"] for f in result["factors"]}
-    assert rules["afp"] == "adverse if AFP >= 200 ng/mL"
+    assert rules["afp"] == "adverse if AFP ≥ 200 ng/mL"
     assert "PNI < 47.6 is adverse" in rules["pni"]
 
 
@@ -87,7 +89,8 @@ def test_inputs_are_echoed_as_entered_and_as_used():
                     "lymphocytes": 1100, "lymphocytes_unit": "cells/uL"}).to_dict()
     inputs = {i["field"]: i for i in result["inputs"]}
     assert inputs["albumin"] == {"field": "albumin", "entered": "3,5", "unit": "g/dL",
-                                 "value": 35.0, "canonical_unit": "g/L", "quality": "converted"}
+                                 "value": 35.0, "canonical_unit": "g/L", "quality": "converted",
+                                 "date": None}
     assert inputs["lymphocytes"]["value"] == 1.1
     assert inputs["afp"]["quality"] == "ok"
     assert inputs["extrahepatic_spread"]["value"] is True
@@ -99,8 +102,9 @@ def test_model_applicability_and_no_absolute_survival():
     assert result["model"]["version"] == __version__
     assert result["model"]["published_model_version"] == published.MODEL_VERSION
     assert "Child-Pugh A/B" in result["applicability"]
-    text = json.dumps(result).lower()
-    assert "probability" not in text.replace("not an absolute survival probability", "")
+    text = json.dumps(result, ensure_ascii=False).lower()
+    negated = r"not an? (?:absolute survival )?probability|no survival probability"
+    assert text.count("probability") == len(re.findall(negated, text)) > 0
 
 
 def test_all_invalid_fields_are_reported_together():
@@ -119,7 +123,7 @@ def test_missing_required_fields():
         score({})
     assert [p.field for p in e.value.errors] == ["albumin", "lymphocytes", "afp",
                                                  "extrahepatic_spread"]
-    assert e.value.errors[3].message == "extrahepatic_spread is required; answer yes or no"
+    assert e.value.errors[3].message == "Extrahepatic spread is required; answer yes or no"
 
 
 @pytest.mark.parametrize("raw", [None, [], "albumin=35", 35])
@@ -169,3 +173,71 @@ def test_valid_lab_values_always_score(values):
     result = score(values).to_dict()
     assert 0 <= result["adverse_count"] <= 3
     assert result["relative_hazard"]["ci"][0] <= result["relative_hazard"]["value"]
+
+
+# --- the headline: endpoint, comparator, what the number is ------------------------------
+def test_the_headline_names_endpoint_comparator_and_says_not_a_probability():
+    rh = score(ALL_ADVERSE).to_dict()["relative_hazard"]
+    assert rh["endpoint"] == published.ENDPOINT
+    assert rh["summary"].startswith("Relative hazard 20.0 (95% CI 5.00–80.2) for overall "
+                                    "survival on second-line therapy after atezolizumab + "
+                                    "bevacizumab, against a patient with none of the three")
+    assert "not a probability of death" in rh["summary"]
+    assert rh["reference_group"] is False
+
+
+def test_no_adverse_factor_reads_as_the_reference_group_not_1_00():
+    rh = score(NONE_ADVERSE).to_dict()["relative_hazard"]
+    assert rh["reference_group"] is True
+    assert rh["summary"].startswith("No adverse factor: this patient is in the reference group")
+    assert "1.00" not in rh["summary"]
+
+
+def test_medians_without_a_published_n_say_so():
+    medians = score(ALL_ADVERSE).to_dict()["published_medians"]
+    by_group = {(m["group"], m["endpoint"]): m for m in medians}
+    assert by_group[("all", "os")]["n"] == 58 and by_group[("all", "os")]["n_note"] is None
+    assert by_group[("afp_high", "os")]["n"] is None
+    assert by_group[("afp_high", "os")]["n_note"] == "n not reported in the paper"
+
+
+# --- time of calculation and lab dates ---------------------------------------------------
+NOW = datetime(2025, 3, 31, 9, 30, tzinfo=timezone(timedelta(hours=3)))
+
+
+def test_the_time_of_calculation_is_passed_in_and_echoed():
+    assert score(ALL_ADVERSE).to_dict()["calculated_at"] is None  # the core reads no clock
+    assert score(ALL_ADVERSE, NOW).to_dict()["calculated_at"] == "2025-03-31T09:30:00+03:00"
+
+
+@pytest.mark.parametrize(("lab_date", "warning"), [
+    ("2025-03-01", None),  # 30 days: still current
+    ("2025-02-28", "These labs were taken 31 days before this calculation (2025-02-28)"),
+    ("2025-03-31", None),
+    ("2025-04-01", "These labs were dated 2025-04-01, 1 day after this calculation"),
+])
+def test_lab_date_older_than_30_days_or_in_the_future_warns(lab_date, warning):
+    result = score({**ALL_ADVERSE, "lab_date": lab_date}, NOW).to_dict()
+    assert result["lab_date"] == lab_date
+    labs = [i for i in result["inputs"] if i["field"] in ("albumin", "lymphocytes", "afp")]
+    assert all(i["date"] == lab_date for i in labs)
+    spread = next(i for i in result["inputs"] if i["field"] == "extrahepatic_spread")
+    assert spread["date"] is None  # not a lab
+    messages = [w["message"] for w in result["warnings"] if w["field"] == "lab_date"]
+    assert len(messages) == (0 if warning is None else 1)
+    if warning is not None:
+        assert messages[0].startswith(warning)
+
+
+@pytest.mark.parametrize("bad", ["31.03.2025", "2025-02-30", "yesterday", "2025-3-1", 20250301])
+def test_a_bad_lab_date_is_an_error_naming_the_field(bad):
+    with pytest.raises(InputError, match=r"^Date of these labs must be a date written "
+                                         r"YYYY-MM-DD") as e:
+        score({**ALL_ADVERSE, "lab_date": bad}, NOW)
+    assert e.value.field == "lab_date"
+
+
+def test_a_lab_date_without_a_calculation_time_is_said_to_be_unchecked():
+    result = score({**ALL_ADVERSE, "lab_date": "2020-01-01"}).to_dict()
+    assert [w["message"] for w in result["warnings"]] == [
+        "the lab date was not checked: no time of calculation was given to compare it with"]

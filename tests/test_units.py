@@ -1,12 +1,13 @@
 """Units, limits, decimal commas and unit-slip hints (calculator.units)."""
 
+import re
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 
 from calculator.errors import InputError
-from calculator.units import AFP_IU_CAVEAT, QUANTITIES, measure
+from calculator.units import AFP_IU_CAVEAT, QUANTITIES, measure, parse_unit
 from tests import strategies as s
 
 
@@ -51,7 +52,8 @@ def test_hard_limits_are_inclusive_and_errors_outside(field, low, high, unit):
     assert measure(field, high).value == Decimal(high)
     step = Decimal("0.01")
     for outside in (Decimal(low) - step, Decimal(high) + step):
-        with pytest.raises(InputError, match=rf"^{field} must be between {low} and {high}") as e:
+        with pytest.raises(InputError, match=rf"^{re.escape(QUANTITIES[field].label)} must be "
+                                             rf"between {low} and {high}") as e:
             measure(field, str(outside))
         assert e.value.field == field
         assert e.value.allowed == f"{low}-{high} {unit}".strip()
@@ -84,17 +86,17 @@ def test_albumin_in_g_dl_that_looks_like_g_l_gets_the_hint():
 
 
 def test_lymphocytes_that_look_like_cells_per_ul_get_the_hint():
-    with pytest.raises(InputError, match=r"got 1100 10\^9/L \(looks like cells/uL"):
+    with pytest.raises(InputError, match=r"got 1100 ×10⁹/L \(looks like cells/µL"):
         measure("lymphocytes", 1100, "10^9/L")
 
 
 def test_lymphocytes_in_cells_that_look_like_10e9_get_the_hint():
-    with pytest.raises(InputError, match=r"looks like 10\^9/L"):
+    with pytest.raises(InputError, match=r"looks like ×10⁹/L"):
         measure("lymphocytes", "1.1", "cells/uL")
 
 
 def test_bilirubin_in_mg_that_looks_like_umol_gets_the_hint():
-    with pytest.raises(InputError, match=r"looks like umol/L"):
+    with pytest.raises(InputError, match=r"looks like µmol/L"):
         measure("bilirubin", 171, "mg/dL")
 
 
@@ -112,22 +114,32 @@ def test_afp_in_iu_carries_the_assay_caveat():
 
 
 @pytest.mark.parametrize(("raw", "message"), [
-    (None, r"^albumin is required; enter a number$"),
-    ("", r"^albumin is required; enter a number$"),
-    ("  ", r"^albumin is required; enter a number$"),
-    ("abc", r"^albumin must be a number; got 'abc'$"),
-    ("35 g/L", r"^albumin must be a number; got '35 g/L'$"),
-    ("1,234.5", r"^albumin must be a plain number; got '1,234.5'$"),
-    ("3,5,1", r"^albumin must be a plain number; got '3,5,1'$"),
-    (True, r"^albumin must be a number; got True$"),
-    ([35], r"^albumin must be a number; got list$"),
-    (float("nan"), r"^albumin must be a finite number; got nan$"),
-    (float("inf"), r"^albumin must be a finite number; got inf$"),
-    ("-inf", r"^albumin must be a finite number; got '-inf'$"),
-    ("1e400", r"^albumin is not a lab value as reported"),
-    (-1, r"^albumin must be between 10 and 60 g/L; got -1 g/L \(a concentration or count "
+    (None, r"^Serum albumin is required; enter a number$"),
+    ("", r"^Serum albumin is required; enter a number$"),
+    ("  ", r"^Serum albumin is required; enter a number$"),
+    ("abc", r"^Serum albumin must be a number; got 'abc'$"),
+    ("35 g/L", r"^Serum albumin must be a number only; got '35 g/L' \(enter the number alone"),
+    ("1,234.5", r"^Serum albumin must be a plain number with at most one decimal mark; got "
+                r"'1,234.5' \(write it without thousands separators"),
+    ("3,5,1", r"^Serum albumin must be a plain number with at most one decimal mark"),
+    ("3_5", r"^Serum albumin must be a plain number without underscores; got '3_5'"),
+    ("35e0", r"^Serum albumin must be written without an exponent; got '35e0' \(write the "
+             r"number out in full: 35\)$"),
+    ("+35", r"^Serum albumin must be a plain number without a plus sign"),
+    ("3 5", r"^Serum albumin must be a plain number without spaces; got '3 5'"),
+    (True, r"^Serum albumin must be a number; got True$"),
+    ([35], r"^Serum albumin must be a number; got list$"),
+    (float("nan"), r"^Serum albumin must be a finite number; got nan$"),
+    (float("inf"), r"^Serum albumin must be a finite number; got inf$"),
+    ("-inf", r"^Serum albumin must be a finite number; got '-inf'$"),
+    ("1e400", r"^Serum albumin must be written without an exponent"),
+    ("9" * 30, r"^Serum albumin has too many digits to be a lab value as reported"),
+    pytest.param(10 ** 5000, r"^Serum albumin has too many digits.*got an integer of about "
+                             r"5000 digits", id="int-of-5001-digits"),
+    ("3٥", r"^Serum albumin mixes digits of different scripts; got '3٥'"),
+    (-1, r"^Serum albumin must be between 10 and 60 g/L; got -1 g/L \(a concentration or count "
          r"cannot be negative\)$"),
-    (1e9, r"^albumin must be between 10 and 60 g/L; got 1000000000 g/L$"),
+    (1e9, r"^Serum albumin must be between 10 and 60 g/L; got 1000000000 g/L$"),
 ])
 def test_bad_values_are_pinned(raw, message):
     with pytest.raises(InputError, match=message) as e:
@@ -137,9 +149,18 @@ def test_bad_values_are_pinned(raw, message):
 
 @pytest.mark.parametrize("unit", ["mg/dL", "g", 5, "kg/L"])
 def test_unknown_units_are_errors_naming_the_choices(unit):
-    with pytest.raises(InputError, match=r"^albumin_unit must be one of g/L, g/dL; got") as e:
+    with pytest.raises(InputError, match=r"^the unit of Serum albumin must be one of g/L, "
+                                         r"g/dL; got") as e:
         measure("albumin", 35, unit)
     assert e.value.field == "albumin_unit"
+
+
+@pytest.mark.parametrize(("typed", "code"), [("×10⁹/L", "10^9/L"), ("x10^9/l", "10^9/L"),
+                                              ("×10³/µL", "10^3/uL"), ("cells/µL", "cells/uL"),
+                                              ("cells/mm³", "cells/uL")])
+def test_typeset_units_as_printed_are_accepted_back(typed, code):
+    """Messages print units typeset; whatever they print can be typed back as a unit."""
+    assert parse_unit(QUANTITIES["lymphocytes"], typed) == code
 
 
 @given(alb=s.albumin_g_l)

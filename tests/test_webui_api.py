@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -23,19 +24,9 @@ VALID = {"albumin": "3,5", "albumin_unit": "g/dL", "lymphocytes": 1100,
          "lymphocytes_unit": "cells/uL", "afp": 250, "extrahepatic_spread": True}
 
 
-@pytest.fixture(scope="module")
-def app() -> Flask:
-    return create_app({"TESTING": True})
-
-
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def document(app: Flask) -> dict[str, Any]:
-    return app.test_client().get("/api/v1/openapi.json").get_json()
+def document(client: FlaskClient) -> dict[str, Any]:
+    return client.get("/api/v1/openapi.json").get_json()
 
 
 def schema_validator(document: dict[str, Any], path: str, method: str,
@@ -56,8 +47,14 @@ def test_score_returns_the_result_json(client: FlaskClient,
     response = client.post("/api/v1/score", json=VALID)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.get_json() == json.loads(json.dumps(score(VALID).to_dict()))
     schema_validator(document, "/api/v1/score", "post", 200).validate(response.get_json())
+    answer = response.get_json()
+    calculated_at = datetime.fromisoformat(answer.pop("calculated_at"))
+    assert calculated_at.tzinfo is not None  # the server's time, with its offset
+    assert abs((datetime.now(timezone.utc) - calculated_at).total_seconds()) < 60
+    expected = json.loads(json.dumps(score(VALID, calculated_at).to_dict()))
+    expected.pop("calculated_at")
+    assert answer == expected
 
 
 @pytest.mark.parametrize("payload", [
@@ -265,3 +262,31 @@ def test_fuzz_any_json_body(client: FlaskClient, body: object) -> None:
 @given(body=st.binary(max_size=64))
 def test_fuzz_any_bytes(client: FlaskClient, body: bytes) -> None:
     check_response(client, body)
+
+
+@pytest.mark.parametrize("field", ["albumin", "afp", "inr"])
+def test_a_number_too_long_gets_422_naming_its_field(client: FlaskClient,
+                                                     document: dict[str, Any],
+                                                     field: str) -> None:
+    """A 5,001-digit JSON integer is valid JSON that Python will not turn into an int; it
+    is refused for its field, not answered "not valid JSON"."""
+    placeholder = 123454321
+    body = json.dumps({**VALID, "bilirubin": 1, "inr": 1, "ascites": "none",
+                       "encephalopathy": "none", field: placeholder})
+    body = body.replace(str(placeholder), "9" * 5001)
+    response = client.post("/api/v1/score", data=body, content_type="application/json")
+    assert response.status_code == 422
+    (problem,) = response.get_json()["errors"]
+    assert problem["field"] == field
+    assert "too many digits" in problem["message"] and "(5001 characters)" in problem["message"]
+    assert len(json.dumps(problem)) < 1000  # the value is echoed cut short
+    schema_validator(document, "/api/v1/score", "post", 422).validate(response.get_json())
+
+
+def test_json_strings_go_through_the_number_parser(client: FlaskClient) -> None:
+    response = client.post("/api/v1/score", json={**VALID, "afp": "12,500"})
+    assert response.status_code == 422
+    assert "could be 12.5 or 12500 ng/mL" in response.get_json()["errors"][0]["message"]
+    as_number = client.post("/api/v1/score", json={**VALID, "afp": 12.5})
+    assert as_number.status_code == 200  # a JSON number is a number, not a text to guess
+    assert not next(f for f in as_number.get_json()["factors"] if f["name"] == "afp")["adverse"]

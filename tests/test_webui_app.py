@@ -71,16 +71,6 @@ class Page(HTMLParser):
         return [a for _, a in self.tags if name in a]
 
 
-@pytest.fixture
-def app() -> Flask:
-    return create_app({"TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def token(client: FlaskClient) -> str:
     found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                       client.get("/").get_data(as_text=True))
@@ -135,9 +125,10 @@ def test_result_page_shows_the_whole_profile(client: FlaskClient) -> None:
     assert page.text_of("pni-value") == expected["pni"]["display"]
     assert expected["pni"]["category"] in page.text_of("pni-category")
     assert expected["pni"]["rule"] in page.text_of("pni")
+    assert "Prognostic Nutritional Index (PNI)" in page.text_of("pni-title")
     for factor in expected["factors"]:
         row = page.text_of(f"factor-{factor['name']}")
-        assert ("adverse" if factor["adverse"] else "favourable") in row
+        assert ("present" if factor["adverse"] else "absent") in row
         assert (f"{significant(factor['hr'])} ({significant(factor['ci'][0])}–"
                 f"{significant(factor['ci'][1])})") in row
         assert str(factor["p"]) in row
@@ -149,6 +140,8 @@ def test_result_page_shows_the_whole_profile(client: FlaskClient) -> None:
     for median in expected["published_medians"]:
         assert f"{median['median_months']} ({median['ci'][0]}–{median['ci'][1]})" \
             in page.text_of("medians")
+    assert "n = 58" in page.text_of("medians")
+    assert "n not reported in the paper" in page.text_of("medians")  # the AFP group
     assert expected["published_medians_note"] in page.text
     assert "3,5 g/dL" in page.text_of("input-albumin")
     assert "35 g/L" in page.text_of("input-albumin")
@@ -156,16 +149,110 @@ def test_result_page_shows_the_whole_profile(client: FlaskClient) -> None:
     assert "1.1 ×10⁹/L" in page.text_of("input-lymphocytes")
 
     evidence = page.text_of("evidence")
-    for item in published.INCONSISTENCIES:
-        assert " ".join(item.what.split()) in evidence
     for row in published.TABLE4:
         assert row.paper_coding in evidence
     assert f"{published.COHORT['n']}:" in evidence
+    inconsistencies = page.text_of("inconsistencies")
+    for item in published.INCONSISTENCIES:
+        assert " ".join(item.what.split()) in inconsistencies
     for limit in published.LIMITS:
         assert limit in page.text
     assert published.MODEL_VERSION in page.text_of("model")
     assert published.DOI in page.text_of("model")
     assert "not a substitute for clinical judgement" in page.text
+
+
+def test_headline_names_endpoint_comparator_and_what_the_number_is(
+        client: FlaskClient) -> None:
+    page = Page(post_form(client, TYPICAL).get_data(as_text=True))
+    headline = page.text_of("combined")
+    assert published.ENDPOINT.capitalize() in page.text_of("rh-title")
+    assert "Relative hazard 20.0 (95% CI 5.00–80.2)" in page.text_of("rh-title")
+    assert "none of the three independent adverse factors" in headline
+    assert "not a probability of death" in headline
+    # the actions come right after the headline, before everything else
+    order = [tag_id for _, tag_id in ((t, a.get("id")) for t, a in page.tags) if tag_id in
+             ("combined", "actions", "pni", "factors", "evidence")]
+    assert order == ["combined", "actions", "pni", "factors", "evidence"]
+    assert {a.get("data-action") for _, a in page.tags if "data-action" in a} == {
+        "print", "copy"}
+    assert page.by_id["note"]  # the note exists for the copy button and without JavaScript
+
+
+def test_a_patient_without_adverse_factors_reads_as_the_reference(
+        client: FlaskClient) -> None:
+    none = {**TYPICAL, "albumin": "4,5", "lymphocytes": "2000", "afp": "20",
+            "extrahepatic_spread": "no"}
+    assert score(none).adverse_count == 0
+    text = post_form(client, none).get_data(as_text=True)
+    page = Page(text)
+    assert page.text_of("rh-value") == "Reference group"
+    assert "1.00 (1.00" not in page.text and "1.00–1.00" not in page.text
+    assert "reference group" in page.text_of("chart").lower()
+    for name in published.INDEPENDENT_FACTORS:  # every factor absent, none applied
+        row = page.text_of(f"factor-{name}")
+        assert "absent" in row and "not applied" in row and "favourable" not in row
+
+
+def test_absent_factors_do_not_look_applied(client: FlaskClient) -> None:
+    values = {**TYPICAL, "extrahepatic_spread": "no"}
+    page = Page(post_form(client, values).get_data(as_text=True))
+    row = page.text_of("factor-extrahepatic_spread")
+    assert "absent" in row and "not applied; 2.44 (1.22–5.00) if present" in row
+    assert "absent: not applied" in page.text_of("chart")
+    assert "not applied" not in page.text_of("factor-afp")
+
+
+def test_evidence_and_inconsistencies_are_folded_without_javascript(
+        client: FlaskClient) -> None:
+    page = Page(post_form(client, TYPICAL).get_data(as_text=True))
+    for folded in ("evidence", "inconsistencies"):
+        assert page.by_id[folded]["tag"] == "details" and "open" not in page.by_id[folded]
+
+
+def test_note_for_the_record_and_the_printed_time(client: FlaskClient) -> None:
+    values = {**TYPICAL, "lab_date": "2001-02-03"}
+    page = Page(post_form(client, values).get_data(as_text=True))
+    note = page.text_of("note-text")
+    calculated = page.text_of("calculated")
+    stamp = re.search(r"Calculated (\d{4}-\d\d-\d\d \d\d:\d\d \(UTC[+-]\d\d:\d\d\))",
+                      calculated)
+    assert stamp, calculated
+    assert f"Calculated: {stamp.group(1)}" in note  # the note and the page: the same time
+    assert stamp.group(1) in page.text_of("model")  # and the printed footer line
+    for expected in ("Serum albumin: 3,5 g/dL → 35 g/L", "Labs dated: 2001-02-03",
+                     "Relative hazard 20.0 (95% CI 5.00–80.2)", published.MODEL_VERSION,
+                     published.ONE_LINE_LIMIT, "PNI): 40.5, low"):
+        assert expected in note
+    assert "days before this calculation" in page.text_of("warnings")  # an old lab date
+
+
+def test_partial_child_pugh_gives_the_result_with_a_warning(client: FlaskClient) -> None:
+    response = post_form(client, {**TYPICAL, "bilirubin": "1,2"})
+    assert response.status_code == 200
+    warnings = Page(response.get_data(as_text=True)).text_of("warnings")
+    assert "Child-Pugh was not calculated: INR, Ascites and Hepatic encephalopathy are " \
+           "missing" in warnings
+    invalid = post_form(client, {**TYPICAL, "bilirubin": "lots"})
+    assert invalid.status_code == 422
+    assert "Total bilirubin must be a number" in Page(
+        invalid.get_data(as_text=True)).text_of("bilirubin-error")
+
+
+@pytest.mark.parametrize("values", [TYPICAL, {**TYPICAL, "albumin": "35"},
+                                    {key: "" for key in INPUT_NAMES}, None])
+def test_pages_speak_plain_words(client: FlaskClient,
+                                 values: dict[str, str] | None) -> None:
+    """Labels, not code names; typeset units and signs, not ASCII stand-ins."""
+    text = (client.get("/") if values is None else post_form(client, values)).get_data(
+        as_text=True)
+    page = Page(text)
+    visible = page.text.replace("µL", "")
+    for code in ("extrahepatic_spread", "10^9", "10^3", "uL", ">=", "cells/ul"):
+        assert code not in visible, code
+    assert "Prognostic Nutritional Index" in page.text
+    if values and not values.get("albumin"):
+        assert "Extrahepatic spread is required" in page.text_of("error-summary")
 
 
 def test_result_chart_is_an_svg_forest_plot_on_a_log_axis(client: FlaskClient) -> None:
@@ -391,8 +478,91 @@ def test_pages_have_no_inline_script_or_style(client: FlaskClient,
                                               values: dict[str, str] | None) -> None:
     text = (client.get("/") if values is None else post_form(client, values)).get_data(
         as_text=True)
-    assert "<script" not in text and "<style" not in text
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", text, re.S)
+    assert all(body.strip() == "" and 'src="/static/' in attributes
+               for attributes, body in scripts), scripts  # the app's own files only
+    assert len(scripts) == (1 if values is TYPICAL else 0)
+    assert "<style" not in text
     assert not re.search(r"\sstyle\s*=", text)
     assert not re.search(r"\son[a-z]+\s*=", text)
     assert 'href="/static/style.css"' in text
     assert html.unescape(text).count("<form") >= 1
+
+
+# --- hosts, redirects and the headers of every answer -----------------------------------
+BAD_HOSTS = ["a" * 64 + ".example.org", "a..b", ".", "garbage host", "évil.example", "",
+             "x" * 300, "[::1", "host:port", "-lead.example"]
+
+
+@pytest.mark.parametrize("host", BAD_HOSTS)
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/v1/openapi.json", "/nowhere"])
+def test_a_bad_host_gets_the_apps_own_400(host: str, path: str) -> None:
+    app = create_app({"TESTING": False})  # as served: errors become pages, not raises
+    response = app.test_client().get(path, headers={"Host": host})
+    assert response.status_code == 400
+    assert_security_headers(response)
+    if path.startswith("/api/"):
+        assert response.get_json()["errors"][0]["message"]
+    else:
+        text = response.get_data(as_text=True)
+        assert "not a valid host name" in text and 'href="/static/style.css"' in text
+
+
+def test_trusted_hosts_setting_refuses_other_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLASK_TRUSTED_HOSTS", '["calc.example.org"]')
+    client = create_app({"TESTING": False}).test_client()
+    assert client.get("/", headers={"Host": "calc.example.org"}).status_code == 200
+    refused = client.get("/", headers={"Host": "evil.example.org"})
+    assert refused.status_code == 400
+    assert "does not answer for the host" in refused.get_data(as_text=True)
+    assert_security_headers(refused)
+
+
+@pytest.mark.parametrize("path", ["//healthz", "/api//v1/openapi.json", "//"])
+def test_redirects_never_carry_the_request_host(client: FlaskClient, path: str) -> None:
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert 300 <= response.status_code < 400
+    location = response.headers["Location"]
+    assert location.startswith("/") and not location.startswith("//")
+    assert "evil" not in location
+
+
+def test_even_a_failing_error_page_carries_the_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the error handler itself fails, Flask's last-resort 500 still has them."""
+    app = create_app({"TESTING": False})
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise ValueError("boom")
+
+    import webui.error_pages
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("the error page broke")
+
+    monkeypatch.setattr(webui.error_pages, "render_template", broken)
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert_security_headers(response)
+
+
+def assert_security_headers(response) -> None:  # noqa: ANN001
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("body", ["{}", "[1, 2]", "{", '{"albumin": "3,5", "csrf_token": "x"}'])
+def test_the_form_never_reads_a_json_body(body: str) -> None:
+    """Flask-WTF would read a JSON body as the form (and fail on a bad one with a 500 from
+    inside the CSRF error page); the form reads form-encoded bodies only."""
+    app = create_app({"TESTING": False})
+    response = app.test_client().post("/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert "nothing was calculated" in page.text_of("notice")
+    assert page.by_id["albumin"]["value"] == ""
+    no_csrf = create_app({"TESTING": False, "WTF_CSRF_ENABLED": False}).test_client()
+    assert no_csrf.post("/", data=body, content_type="application/json").status_code == 422

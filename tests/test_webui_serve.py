@@ -60,7 +60,8 @@ def test_server_is_waitress_and_serves_the_app() -> None:
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...],
                               message: str) -> None:
     assert run(parse(*argv)) == 2
-    assert message in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert err.startswith("hcc-prognosis serve: error: ") and message in err
 
 
 def test_busy_port_exits_2_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,4 +70,5 @@ def test_busy_port_exits_2_with_a_message(capsys: pytest.CaptureFixture[str]) ->
         busy.listen()
         port = busy.getsockname()[1]
         assert run(parse("--port", str(port))) == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().out
+    assert capsys.readouterr().err.startswith(
+        f"hcc-prognosis serve: error: cannot listen on 127.0.0.1:{port}")

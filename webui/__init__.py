@@ -18,13 +18,14 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from calculator import __version__, published
+from calculator.labels import LABELS
 from webui import api, health, views
 from webui.error_pages import register_error_handlers
 from webui.field_help import field_help
-from webui.forms import DISPLAY_ORDER, LABELS, UNIT_FIELDS, options
+from webui.forms import DISPLAY_ORDER, UNIT_FIELDS, options
 from webui.logs import CalculatorFlask, register_access_log
 from webui.presentation import register_filters
-from webui.security import register_security_headers
+from webui.security import register_security
 
 #: Larger than any form or API body of this calculator (about 1 KiB), far smaller than
 #: anything that could load the server.
@@ -54,19 +55,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
     )
     # Deployment settings from FLASK_* variables, e.g. FLASK_SESSION_COOKIE_SECURE=true
-    # behind a TLS proxy (values are read as JSON).
+    # behind a TLS proxy, FLASK_TRUSTED_HOSTS='["calc.example.org"]' (values are read as
+    # JSON).
     app.config.from_prefixed_env()
     if test_config is not None:
         app.config.update(test_config)
 
     register_access_log(app)  # first, so that it times every request
+    register_security(app)  # the Host check before CSRF or anything else reads the Host
     csrf.init_app(app)
     csrf.exempt(api.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     register_error_handlers(app)
-    register_security_headers(app)
     register_filters(app)
     app.jinja_env.globals.update(
         version=__version__, published=published, help_text=field_help(), labels=LABELS,

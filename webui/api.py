@@ -8,7 +8,9 @@ CSRF token.
 from __future__ import annotations
 
 import json
-from typing import NoReturn
+from datetime import datetime
+from decimal import Decimal
+from typing import Final, NoReturn
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -19,8 +21,18 @@ from webui.openapi import openapi_document
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
+#: Longest JSON integer turned into a Python int; a longer one (Python refuses to convert
+#: more than 4,300 digits) is passed on as a Decimal, which the scoring core refuses with
+#: a message naming its field (422), instead of failing the whole body as "not JSON".
+MAX_INT_DIGITS: Final = 1000
+
+
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _integer(text: str) -> int | Decimal:
+    return int(text) if len(text) <= MAX_INT_DIGITS else Decimal(text)
 
 
 @bp.post("/score")
@@ -31,12 +43,12 @@ def score_endpoint() -> Response | tuple[Response, int]:
                          "application/json", "application/json")
     body = request.get_data(cache=False)  # refused with 413 above MAX_CONTENT_LENGTH
     try:
-        payload = json.loads(body, parse_constant=_reject_constant)
+        payload = json.loads(body, parse_constant=_reject_constant, parse_int=_integer)
     except (ValueError, RecursionError):
         return api_error(400, "body", "the body is not valid JSON; send one object of "
                          "named inputs, e.g. {\"albumin\": 35, ...}", "a JSON object")
     try:
-        profile = score(payload)
+        profile = score(payload, datetime.now().astimezone())
     except InputError as error:
         return jsonify(error.to_json()), 422
     return jsonify(profile.to_dict())

@@ -33,8 +33,9 @@ class Interval:
     value: float
     low: float
     high: float
-    #: "present" (adverse factor present: filled square), "absent" (hollow square) or
-    #: "combined" (diamond spanning the CI)
+    #: "present" (adverse factor present: filled square), "absent" (hollow grey square,
+    #: not applied), "combined" (diamond spanning the CI) or "reference" (the patient has
+    #: no factor: a ring at 1, no interval)
     kind: str
 
 

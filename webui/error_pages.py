@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from webui.forms import ScoreForm
+from webui.forms import posted_form
 from webui.placed_errors import PlacedErrors
 
 API_PREFIX = "/api/"
@@ -39,7 +39,8 @@ def _wants_json() -> bool:
 
 def _http_error(error: HTTPException) -> tuple[Response | str, int]:
     status = error.code or 500
-    message = _EXPLANATIONS.get(status, error.description or error.name)
+    own = error.description if error.description != type(error).description else None
+    message = own or _EXPLANATIONS.get(status, error.description or error.name)
     if _wants_json():
         return api_error(status, "request", message)
     return render_template("error.html", status=status, title=error.name,
@@ -61,7 +62,7 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
     """
     notice = ("The form had expired or did not come from this page, so nothing was "
               "calculated. Check the values below and press Calculate again.")
-    return render_template("form.html", form=ScoreForm(), errors=PlacedErrors(),
+    return render_template("form.html", form=posted_form(), errors=PlacedErrors(),
                            notice=notice), 400
 
 

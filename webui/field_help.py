@@ -10,10 +10,12 @@ from decimal import Decimal
 from typing import Final
 
 from calculator import published
+from calculator.lab_dates import MAX_AGE_DAYS
+from calculator.labels import pretty_unit
 from calculator.units import QUANTITIES
-from webui.forms import pretty_unit
 
-PNI_FORMULA: Final = "PNI = albumin (g/L) + 5 × lymphocytes (×10⁹/L)"
+PNI_FORMULA: Final = ("Prognostic Nutritional Index (PNI) = albumin (g/L) + 5 × "
+                      "lymphocytes (×10⁹/L)")
 
 
 def plain(value: Decimal | float | int) -> str:
@@ -65,4 +67,6 @@ def field_help() -> dict[str, str]:
                f"{study_range('inr')}",
         "ascites": "Clinical or imaging grade, for Child-Pugh.",
         "encephalopathy": "West Haven grade, for Child-Pugh.",
+        "lab_date": f"The day the blood was drawn; a warning follows if it is more than "
+                    f"{MAX_AGE_DAYS} days before today or in the future.",
     }

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from calculator.child_pugh import ASCITES, CLASSES, ENCEPHALOPATHY
+from calculator.labels import LABELS, pretty_unit
 from calculator.profile import CHILD_PUGH_ITEMS, FIELDS, REQUIRED
 from calculator.units import QUANTITIES
 from webui.defaults import FORM_UNITS
@@ -41,27 +43,16 @@ def input_group(key: str) -> str:
 #: The order in which the inputs appear on the page (the Child-Pugh class before its items).
 DISPLAY_ORDER: Final = (
     *(key for key in INPUT_NAMES if input_group(key) in REQUIRED),
+    "lab_date",
     "child_pugh_class",
     *(key for key in INPUT_NAMES if input_group(key) in CHILD_PUGH_ITEMS),
 )
 
-LABELS: Final = MappingProxyType({
-    "albumin": "Serum albumin",
-    "lymphocytes": "Absolute lymphocyte count",
-    "afp": "AFP (alpha-fetoprotein)",
-    "extrahepatic_spread": "Extrahepatic spread",
-    "bilirubin": "Total bilirubin",
-    "inr": "INR",
-    "ascites": "Ascites",
-    "encephalopathy": "Hepatic encephalopathy",
-    "child_pugh_class": "Child-Pugh class",
-})
-
 _CHOICE_LABELS: Final = MappingProxyType({
     "ascites": {"none": "None", "mild": "Mild", "moderate-severe": "Moderate to severe"},
-    "encephalopathy": {"none": "None", "grade-1-2": "Grade 1-2", "grade-3-4": "Grade 3-4"},
-    "child_pugh_class": {"A": "A (5-6 points)", "B": "B (7-9 points)",
-                         "C": "C (10-15 points)"},
+    "encephalopathy": {"none": "None", "grade-1-2": "Grade 1–2", "grade-3-4": "Grade 3–4"},
+    "child_pugh_class": {"A": "A (5–6 points)", "B": "B (7–9 points)",
+                         "C": "C (10–15 points)"},
 })
 for _name, _codes in (("ascites", ASCITES), ("encephalopathy", ENCEPHALOPATHY),
                       ("child_pugh_class", CLASSES)):
@@ -69,16 +60,6 @@ for _name, _codes in (("ascites", ASCITES), ("encephalopathy", ENCEPHALOPATHY),
         raise ValueError(f"labels for {_name} do not match the core's choices {_codes}")
 
 NOT_GIVEN: Final = ("", "not given")
-
-
-def pretty_unit(unit: str) -> str:
-    """A unit code of the core as people write it: ``10^9/L`` -> ``×10⁹/L``, ``uL`` -> ``µL``.
-
-    >>> pretty_unit("10^3/uL"), pretty_unit("umol/L"), pretty_unit("g/dL")
-    ('×10³/µL', 'µmol/L', 'g/dL')
-    """
-    text = unit.replace("10^9", "×10⁹").replace("10^3", "×10³")
-    return text.replace("uL", "µL").replace("ug/", "µg/").replace("umol", "µmol")
 
 
 def choice_label(name: str, code: str) -> str:
@@ -122,6 +103,7 @@ class ScoreForm(FlaskForm):
     ascites = StringField(LABELS["ascites"], default="")
     encephalopathy = StringField(LABELS["encephalopathy"], default="")
     child_pugh_class = StringField(LABELS["child_pugh_class"], default="")
+    lab_date = StringField(LABELS["lab_date"])
 
     def raw_inputs(self) -> dict[str, str]:
         """What was posted for each input, as typed; ``""`` for what was not posted.
@@ -130,3 +112,9 @@ class ScoreForm(FlaskForm):
         request body: a query string is never consulted.
         """
         return {name: (self[name].raw_data or [""])[0] for name in INPUT_NAMES}
+
+
+def posted_form() -> ScoreForm:
+    """The form as posted: read from the form-encoded body only (never from a JSON body,
+    which Flask-WTF would otherwise read, nor from the query string)."""
+    return ScoreForm(formdata=request.form)

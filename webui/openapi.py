@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from calculator import __version__, published
 from calculator.child_pugh import ASCITES, CLASSES, ENCEPHALOPATHY
+from calculator.lab_dates import MAX_AGE_DAYS
 from calculator.profile import REQUIRED
 from calculator.units import QUANTITIES
 
@@ -43,7 +44,9 @@ def _request_schema() -> dict[str, Any]:
         properties[name] = {
             "type": _NUMBER_OR_TEXT,
             "description": f"{q.label}; accepted {q.allowed} after conversion to {unit}. "
-                           "Text may use a decimal comma ('3,5').",
+                           "Text is a plain decimal and may use a decimal comma ('3,5'); "
+                           "a possible thousands separator ('12,500') is read as such only "
+                           "where the decimal reading is impossible, else refused.",
         }
         if len(q.units) > 1:
             properties[f"{name}_unit"] = {"type": "string", "enum": list(q.units),
@@ -57,6 +60,10 @@ def _request_schema() -> dict[str, Any]:
         "type": "string", "enum": list(CLASSES),
         "description": "instead of bilirubin, inr, ascites and encephalopathy (which come "
                        "all together or not at all)"}
+    properties["lab_date"] = {
+        "type": "string", "format": "date",
+        "description": "date the labs were taken (YYYY-MM-DD); a warning if older than "
+                       f"{MAX_AGE_DAYS} days or in the future"}
     schema = _object(properties, list(REQUIRED), closed=True)
     schema["description"] = ("One patient's inputs. Unknown keys are an error. Optional "
                              "Child-Pugh: the class, or its four items, or neither.")
@@ -67,25 +74,29 @@ def _result_schema() -> dict[str, Any]:
     number, text, boolean = {"type": "number"}, {"type": "string"}, {"type": "boolean"}
     pni = _object({"value": number, "display": text, "cutoff": number,
                    "category": {"type": "string", "enum": ["high", "low"]},
-                   "rule": text, "source": text})
+                   "label": text, "rule": text, "source": text})
     factor = _object({"name": text, "adverse": boolean, "hr": number, "ci": _CI,
                       "p": {"type": ["number", "null"]}, "rule": text, "source": text,
                       "independent": boolean})
     relative_hazard = _object({"value": number, "ci": _CI,
                                "factors": {"type": "array", "items": text},
-                               "reference": text, "caveat": text})
+                               "reference": text, "reference_group": boolean,
+                               "endpoint": text, "meaning": text, "summary": text,
+                               "caveat": text})
     child_pugh = {"oneOf": [{"type": "null"}, _object(
         {"score": {"type": ["integer", "null"], "minimum": 5, "maximum": 15},
          "class": {"type": "string", "enum": list(CLASSES)}})]}
     median = _object({"group": text, "endpoint": {"type": "string", "enum": ["os", "pfs"]},
-                      "n": {"type": ["integer", "null"]}, "median_months": number,
+                      "n": {"type": ["integer", "null"]}, "n_note": _NULLABLE_TEXT,
+                      "median_months": number,
                       "ci": _CI, "logrank_p": {"type": ["number", "null"]}, "source": text})
     warning = _object({"field": text, "message": text})
     entry = _object({"field": text, "entered": {}, "unit": _NULLABLE_TEXT,
                      "value": {"type": ["number", "string", "boolean"]},
                      "canonical_unit": _NULLABLE_TEXT,
                      "quality": {"type": "string",
-                                 "enum": ["ok", "outside-study-range", "converted"]}})
+                                 "enum": ["ok", "outside-study-range", "converted"]},
+                     "date": {"type": ["string", "null"], "format": "date"}})
     model = _object({"source": text, "doi": text, "published_model_version": text,
                      "version": text})
     return _object({
@@ -99,8 +110,11 @@ def _result_schema() -> dict[str, Any]:
         "published_medians_note": text,
         "warnings": {"type": "array", "items": warning},
         "inputs": {"type": "array", "items": entry, "minItems": 4},
+        "calculated_at": {"type": ["string", "null"], "format": "date-time"},
+        "lab_date": {"type": ["string", "null"], "format": "date"},
         "applicability": text,
         "limits": {"type": "array", "items": text},
+        "limit": text,
         "model": model,
     })
 

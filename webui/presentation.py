@@ -11,9 +11,10 @@ from typing import Final
 
 from flask import Flask
 
-from calculator import published
+from calculator.labels import (ENDPOINT_NAMES, FACTOR_NAMES, GROUP_NAMES, factor_name, label,
+                               pretty_unit)
 from webui.field_help import plain
-from webui.forms import LABELS, choice_label, pretty_unit
+from webui.forms import choice_label
 
 DASH: Final = "–"
 
@@ -69,29 +70,17 @@ def unit(code: str | None) -> str:
     return "" if not code else pretty_unit(code)
 
 
-FACTOR_NAMES: Final = {
-    "afp": f"AFP ≥ {plain(published.AFP_CUTOFF.value)} {published.AFP_CUTOFF.unit}",
-    "extrahepatic_spread": "Extrahepatic spread",
-    "pni": f"PNI < {plain(published.PNI_CUTOFF.value)}",
-    "child_pugh": "Child-Pugh B or C",
-}
-
 SHORT_FACTOR_NAMES: Final = {
-    "afp": f"AFP ≥ {plain(published.AFP_CUTOFF.value)}",
+    **FACTOR_NAMES,
+    "afp": FACTOR_NAMES["afp"].rsplit(" ", 1)[0],  # AFP ≥ 200, without the unit
     "extrahepatic_spread": "Spread",
-    "pni": f"PNI < {plain(published.PNI_CUTOFF.value)}",
     "child_pugh": "Child-Pugh B/C",
 }
 
 
-def factor_name(name: str) -> str:
-    """The adverse level of a factor, as a heading: ``pni`` -> ``PNI < 47.6``."""
-    return FACTOR_NAMES.get(name, name)
-
-
 def input_label(key: str) -> str:
     """The label of an input (or of ``child_pugh``, the score made from its items)."""
-    return LABELS.get(key) or {"child_pugh": "Child-Pugh"}.get(key, key)
+    return label(key)
 
 
 def entered_value(item: dict[str, object]) -> str:
@@ -112,9 +101,19 @@ def used_value(item: dict[str, object]) -> str:
     return number(value)
 
 
+def group_name(group: str) -> str:
+    """A published median's group as a heading: ``afp_high`` -> ``AFP ≥ 200 ng/mL``."""
+    return GROUP_NAMES.get(group, group)
+
+
+def endpoint_name(endpoint: str) -> str:
+    """``os`` -> ``Overall survival``."""
+    return ENDPOINT_NAMES.get(endpoint, endpoint)
+
+
 def register_filters(app: Flask) -> None:
     """Make the formatting functions available to the templates."""
     app.jinja_env.filters.update(
         number=number, sig=significant, fixed=fixed, ci=interval, p=p_value, unit=unit,
         factor_name=factor_name, input_label=input_label, entered=entered_value,
-        used=used_value)
+        used=used_value, group_name=group_name, endpoint_name=endpoint_name)

@@ -15,18 +15,22 @@ def chart_of(result: dict[str, Any]) -> ForestChart:
                      f["ci"][1], "present" if f["adverse"] else "absent")
             for f in result["factors"] if f["independent"]]
     rh = result["relative_hazard"]
-    rows.append(Interval("This patient", rh["value"], rh["ci"][0], rh["ci"][1], "combined"))
+    rows.append(Interval("This patient", rh["value"], rh["ci"][0], rh["ci"][1],
+                         "reference" if rh["reference_group"] else "combined"))
     return forest_chart(rows)
 
 
 def chart_summary(result: dict[str, Any]) -> str:
     """The chart in one sentence, for screen readers."""
-    parts = [f"{SHORT_FACTOR_NAMES.get(f['name'], f['name'])}: hazard ratio "
-             f"{significant(f['hr'])} (95% CI {interval(f['ci'])}), "
-             f"{'present' if f['adverse'] else 'absent'}"
+    parts = [f"{SHORT_FACTOR_NAMES.get(f['name'], f['name'])}: "
+             + (f"present, hazard ratio {significant(f['hr'])} (95% CI {interval(f['ci'])})"
+                if f["adverse"] else
+                f"absent, not applied (hazard ratio {significant(f['hr'])} if present)")
              for f in result["factors"] if f["independent"]]
     rh = result["relative_hazard"]
-    return ("; ".join(parts) + f". Combined relative hazard for this patient "
+    if rh["reference_group"]:
+        return "; ".join(parts) + ". This patient is in the reference group (no factor)."
+    return ("; ".join(parts) + f". Relative hazard for this patient "
             f"{significant(rh['value'])} (95% CI {interval(rh['ci'])}).")
 
 

@@ -7,6 +7,8 @@ import logging
 import socket
 from typing import Any
 
+from calculator.cli.errors import report_error
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_THREADS = 4
@@ -53,7 +55,9 @@ def make_server(host: str, port: int, threads: int = DEFAULT_THREADS) -> Any:
 
     # Deferred: waitress and Flask load only when the server starts.
     from webui import MAX_BODY_BYTES, create_app
+    from webui.logs import summarise_queue_warnings
 
+    summarise_queue_warnings()
     sock = listening_socket(host, port)
     try:
         # The app answers bodies over MAX_BODY_BYTES with its own 413 page; waitress only
@@ -89,19 +93,16 @@ def server_url(server: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
-        print(f"hcc-prognosis serve: --port must be between 0 and 65535; got {args.port}")
-        return 2
+        return report_error("serve", f"--port must be between 0 and 65535; got {args.port}")
     if args.threads < 1:
-        print(f"hcc-prognosis serve: --threads must be at least 1; got {args.threads}")
-        return 2
+        return report_error("serve", f"--threads must be at least 1; got {args.threads}")
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         server = make_server(args.host, args.port, args.threads)
     except OSError as error:
-        print(f"hcc-prognosis serve: cannot listen on {args.host}:{args.port}: "
-              f"{error.strerror or error}")
-        return 2
+        return report_error("serve", f"cannot listen on {args.host}:{args.port}: "
+                                     f"{error.strerror or error}")
     print(f"hcc-prognosis web calculator on {server_url(server)} (Ctrl+C to stop)",
           flush=True)
     try:

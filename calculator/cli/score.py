@@ -4,28 +4,41 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import os
 import sys
+import textwrap
 from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from calculator.cli.errors import report_error, report_input_error
+from calculator.columns import column_key, repeated, sniff_delimiter
 from calculator.errors import InputError
-from calculator.formatting import interval
-from calculator.profile import ACCEPTED_KEYS, RiskProfile, score
+from calculator.formatting import interval, text_table
+from calculator.labels import ENDPOINT_NAMES, GROUP_NAMES, factor_name, label, with_unit
+from calculator.note import format_time
+from calculator.profile import ACCEPTED_KEYS, REQUIRED, RiskProfile, score
 from calculator.units import QUANTITIES
 
 HELP = "score one patient (or a CSV of patients)"
+COMMAND = "score"
 
 RESULT_COLUMNS = ("pni", "pni_category", "afp_adverse", "extrahepatic_spread_adverse",
                   "pni_adverse", "adverse_count", "relative_hazard",
                   "relative_hazard_ci_lower", "relative_hazard_ci_upper",
-                  "child_pugh_score", "child_pugh_class", "warnings", "errors")
+                  "child_pugh_score", "child_pugh_class", "warnings", "errors",
+                  "error_fields")
+#: Width of the wrapped paragraphs of the text output.
+TEXT_WIDTH = 88
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     patient = parser.add_argument_group(
-        "one patient", "numbers may use a decimal comma (3,5); units default to the "
+        "one patient", "plain numbers; a decimal comma is read (3,5), a thousands separator "
+                       "is not guessed (write 12500, not 12,500); units default to the "
                        "first one listed")
     for name in ("albumin", "lymphocytes", "afp"):
         quantity = QUANTITIES[name]
@@ -35,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              help="one of " + ", ".join(quantity.units))
     patient.add_argument("--extrahepatic-spread", metavar="yes|no",
                          help="extrahepatic metastasis present")
+    patient.add_argument("--lab-date", metavar="YYYY-MM-DD",
+                         help="date the labs were taken (a warning if older than 30 days "
+                              "or in the future)")
     cp = parser.add_argument_group(
         "Child-Pugh (optional)", "give all four items (albumin is reused), or the class")
     cp.add_argument("--bilirubin", metavar="X", help="total bilirubin (mg/dL)")
@@ -47,61 +63,95 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="the class, instead of the four items")
     parser.add_argument("--json", action="store_true", help="print the result JSON")
     parser.add_argument("--csv", metavar="FILE",
-                        help="score every row of a CSV (one column per input name)")
+                        help="score every row of a CSV (one column per input name; comma, "
+                             "semicolon or tab separated)")
     parser.add_argument("--out", metavar="FILE", help="with --csv: write here, not stdout")
 
 
 def _flags_to_inputs(args: argparse.Namespace) -> dict[str, object]:
-    keys = sorted(k for k in ACCEPTED_KEYS)
-    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    return {k: getattr(args, k) for k in sorted(ACCEPTED_KEYS)
+            if getattr(args, k, None) is not None}
+
+
+def _wrap(text: str, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, TEXT_WIDTH, initial_indent=indent,
+                         subsequent_indent=indent + "  ", break_on_hyphens=False)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _hazard_ratio(f: Mapping[str, Any]) -> str:
+    return f"{f['hr']:#.3g} ({interval(f['ci'][0], f['ci'][1], '#.3g')})"
 
 
 def format_text(profile: RiskProfile) -> str:
-    """The result as a clinician reads it in a terminal."""
+    """The result as a clinician reads it in a terminal: the headline first."""
     data = profile.to_dict()
-    pni = data["pni"]
-    lines = [f"PNI {profile.pni_display} ({pni['category']}; {pni['rule']})", "",
-             "Factors (hazard ratio as adverse, 95% CI, Table 4 multivariable):"]
-    for f in data["factors"]:
-        status = "ADVERSE" if f["adverse"] else "favourable"
-        note = "" if f["independent"] else "  [not independent; not in the combined hazard]"
-        lines.append(f"  {f['name']:<20} {status:<10} HR {f['hr']:#.3g} "
-                     f"({interval(f['ci'][0], f['ci'][1], '#.3g', plain=True)}), p = {f['p']}{note}")
-    rh = data["relative_hazard"]
-    lines += ["", f"Adverse independent factors: {data['adverse_count']} of 3",
-              f"Relative hazard vs a patient with none: {rh['value']:#.3g} "
-              f"(95% CI {interval(rh['ci'][0], rh['ci'][1], '#.3g', plain=True)})", f"  {rh['caveat']}"]
+    rh, pni = data["relative_hazard"], data["pni"]
+    lines = _wrap(rh["summary"])
+    lines += ["", *_wrap(f"{pni['label']} {pni['display']}: {pni['category']}. Rule: "
+                         f"{pni['rule']}.")]
+    rows = [[factor_name(f["name"]) + ("" if f["independent"] else " *"),
+             "present" if f["adverse"] else "absent",
+             _hazard_ratio(f) if f["adverse"] else f"not applied; {_hazard_ratio(f)} if present",
+             str(f["p"])] for f in data["factors"]]
+    lines += ["", "Factors (Table 4, multivariable Cox model for overall survival):",
+              *text_table(["Factor", "This patient", "Hazard ratio (95% CI)", "p"], rows,
+                          left_columns=3, indent="  ")]
+    if not all(f["independent"] for f in data["factors"]):
+        lines.append("  * not an independent predictor; left out of the relative hazard")
     if data["child_pugh"]:
         cp = data["child_pugh"]
         score_text = f"score {cp['score']}, " if cp["score"] is not None else ""
         lines.append(f"Child-Pugh: {score_text}class {cp['class']}")
-    lines += ["", "Published Kaplan-Meier medians that apply (months):"]
+    lines += ["", "Published median survival for this patient's groups (months, 95% CI):"]
     for m in data["published_medians"]:
-        lines.append(f"  {m['endpoint'].upper()} {m['group']}: {m['median_months']} "
-                     f"({interval(m['ci'][0], m['ci'][1], 'g', plain=True)}) [{m['source']}]")
-    lines += ["", "Inputs (as entered -> as used):"]
+        n = f"n = {m['n']}" if m["n"] is not None else m["n_note"]
+        lines.append(f"  {GROUP_NAMES.get(m['group'], m['group'])} ({n}): "
+                     f"{ENDPOINT_NAMES[m['endpoint']].lower()} {_number(m['median_months'])} "
+                     f"({interval(m['ci'][0], m['ci'][1], 'g')})")
+    lines += ["", "Inputs (as entered → as used):"]
     for i in data["inputs"]:
-        unit = f" {i['unit']}" if i["unit"] else ""
-        used = f" {i['canonical_unit']}" if i["canonical_unit"] else ""
-        lines.append(f"  {i['field']:<20} {i['entered']}{unit} -> {i['value']}{used} "
-                     f"[{i['quality']}]")
+        used = i["value"] if not isinstance(i["value"], bool) else (
+            "present" if i["value"] else "absent")
+        used_text = with_unit(_number(used) if isinstance(used, float) else str(used),
+                              i["canonical_unit"])
+        entered = with_unit(str(i["entered"]), i["unit"])
+        dated = f", taken {i['date']}" if i["date"] else ""
+        lines.append(f"  {label(i['field'])}: {entered} → {used_text} [{i['quality']}{dated}]")
     if data["warnings"]:
-        lines += ["", "Warnings:"] + [f"  {w['field']}: {w['message']}" for w in data["warnings"]]
-    lines += ["", f"Applies to: {data['applicability']}.",
-              "A relative risk profile from one retrospective study of 58 patients; not an "
-              "absolute survival prediction and not a substitute for clinical judgement.",
+        lines += ["", "Warnings:"]
+        for w in data["warnings"]:
+            lines += _wrap(f"{label(w['field'])}: {w['message']}", "  ")
+    lines += ["", *_wrap(f"The model was {data['applicability']}."),
+              *_wrap(data["limit"]), *_wrap(rh["caveat"]),
               f"Model: {data['model']['source']}, doi:{data['model']['doi']} "
               f"(hcc-prognosis {data['model']['version']}, "
-              f"{data['model']['published_model_version']})"]
+              f"{data['model']['published_model_version']})",
+              f"Calculated: {format_time(profile.calculated_at)}"]
     return "\n".join(lines)
 
 
-def _csv_row_result(row: Mapping[str, str]) -> dict[str, Any]:
+# --- CSV -----------------------------------------------------------------------------
+class CsvProblem(Exception):
+    """A file-level problem of ``score --csv``: one message, exit status 2."""
+
+
+#: Key under which :func:`read_patients` marks a row whose cells do not match the header.
+ROW_PROBLEM = "\0row problem"
+
+
+def _csv_row_result(row: Mapping[str, str], now: datetime) -> dict[str, Any]:
+    if ROW_PROBLEM in row:
+        return {"errors": row[ROW_PROBLEM], "error_fields": "row"}
     inputs = {k: v for k, v in row.items() if k in ACCEPTED_KEYS and v not in (None, "")}
     try:
-        data = score(inputs).to_dict()
+        data = score(inputs, now).to_dict()
     except InputError as err:
-        return {"errors": " | ".join(p.message for p in err.errors)}
+        return {"errors": " | ".join(p.message for p in err.errors),
+                "error_fields": " ".join(dict.fromkeys(p.field for p in err.errors))}
     adverse = {f["name"]: f["adverse"] for f in data["factors"]}
     cp = data["child_pugh"] or {}
     return {"pni": data["pni"]["value"], "pni_category": data["pni"]["category"],
@@ -112,52 +162,152 @@ def _csv_row_result(row: Mapping[str, str]) -> dict[str, Any]:
             "relative_hazard_ci_lower": data["relative_hazard"]["ci"][0],
             "relative_hazard_ci_upper": data["relative_hazard"]["ci"][1],
             "child_pugh_score": cp.get("score"), "child_pugh_class": cp.get("class"),
-            "warnings": " | ".join(w["message"] for w in data["warnings"]), "errors": ""}
+            "warnings": " | ".join(w["message"] for w in data["warnings"]), "errors": "",
+            "error_fields": ""}
 
 
-def score_csv(rows: Iterable[Mapping[str, str]], fieldnames: list[str], out: TextIO) -> int:
-    """Score each row; a bad row gets its errors in its own output row. Returns the count."""
+def score_csv(rows: Iterable[Mapping[str, str]], fieldnames: list[str], out: TextIO,
+              now: datetime) -> tuple[int, int]:
+    """Score each row (keys already matched to input names); a bad row gets its errors in
+    its own output row. Returns (rows, rows with errors)."""
     carried = [name for name in fieldnames if name not in RESULT_COLUMNS]
     writer = csv.DictWriter(out, fieldnames=carried + list(RESULT_COLUMNS),
                             extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    count = 0
+    count = failed = 0
     for row in rows:
-        writer.writerow({**{k: row.get(k, "") for k in carried}, **_csv_row_result(row)})
+        result = _csv_row_result(row, now)
+        writer.writerow({**{k: row.get(k, "") for k in carried}, **result})
         count += 1
-    return count
+        failed += bool(result["errors"])
+    return count, failed
 
 
-def _run_csv(args: argparse.Namespace) -> int:
+def _read_text(path: str) -> str:
+    """The input file's text, or a :class:`CsvProblem` naming the real cause."""
     try:
-        with open(args.csv, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames:
-                return report_error("score", f"{args.csv} has no header row; the first row "
-                                    "must name the columns (albumin, lymphocytes, afp, "
-                                    "extrahepatic_spread, ...)")
-            fieldnames = list(reader.fieldnames)
-            if args.out:
-                with open(args.out, "w", newline="", encoding="utf-8") as out:
-                    score_csv(reader, fieldnames, out)
-            else:
-                score_csv(reader, fieldnames, sys.stdout)
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        return report_error("score", f"cannot read {args.csv}: {err}")
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise CsvProblem(f"cannot find the input file {path}") from None
+    except IsADirectoryError:
+        raise CsvProblem(f"the input {path} is a folder, not a CSV file") from None
+    except PermissionError:
+        raise CsvProblem(f"cannot read the input file {path}: permission denied") from None
+    except OSError as err:
+        raise CsvProblem(f"cannot read the input file {path}: {err.strerror or err}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise CsvProblem(f"the input file {path} is not UTF-8 text (byte "
+                         f"0x{data[err.start]:02x} at position {err.start}); save it as "
+                         "'CSV UTF-8'") from None
+    if not text.strip():
+        raise CsvProblem(f"the input file {path} is empty; its first row must name the "
+                         f"columns ({', '.join(REQUIRED)}, ...)")
+    return text
+
+
+def read_patients(path: str) -> tuple[list[dict[str, str]], list[str]]:
+    """The rows of a patients CSV, keyed by input name where a header cell names an input
+    (other columns keep their header), and the output's column names in file order."""
+    text = _read_text(path)
+    header_line = text.lstrip("\r\n").splitlines()[0]
+    delimiter = sniff_delimiter(header_line, ACCEPTED_KEYS)
+    try:
+        table = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as err:
+        raise CsvProblem(f"the input file {path} is not a readable CSV: {err}") from None
+    table = [row for row in table if any(cell.strip() for cell in row)]
+    header = table[0]
+    keys = [column_key(cell) for cell in header]
+    names = [key if key in ACCEPTED_KEYS else cell for key, cell in zip(keys, header)]
+    twice = repeated([n for n in names if n in ACCEPTED_KEYS])
+    if twice:
+        raise CsvProblem(f"the input file {path} names the column(s) {', '.join(twice)} "
+                         "more than once; keep one of each")
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        found = ", ".join(repr(cell) for cell in header) or "none"
+        separated = {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
+        raise CsvProblem(
+            f"the input file {path} has no column for {', '.join(missing)}; expected the "
+            f"columns {', '.join(REQUIRED)} (and optionally bilirubin, inr, ascites, "
+            f"encephalopathy or child_pugh_class, lab_date, <name>_unit); found {found} "
+            f"(read as separated by {separated})")
+    rows = []
+    for cells in table[1:]:
+        row = dict(zip(names, cells))
+        if len(cells) != len(header):
+            row[ROW_PROBLEM] = (f"the row has {len(cells)} cells but the header has "
+                                f"{len(header)}; check for a missing or extra separator")
+        rows.append(row)
+    return rows, names
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _write(out_path: str, rows: list[dict[str, str]], names: list[str],
+           now: datetime) -> tuple[int, int]:
+    """Write the results to ``out_path``; a :class:`CsvProblem` names the output path."""
+    target = Path(out_path)
+    try:
+        with open(target, "w", newline="", encoding="utf-8") as out:
+            return score_csv(rows, names, out, now)
+    except FileNotFoundError:
+        raise CsvProblem(f"cannot write the results to {out_path}: the folder "
+                         f"{target.parent} does not exist") from None
+    except IsADirectoryError:
+        raise CsvProblem(f"cannot write the results to {out_path}: it is a folder; give "
+                         "--out a file name") from None
+    except PermissionError:
+        raise CsvProblem(f"cannot write the results to {out_path}: permission "
+                         "denied") from None
+    except OSError as err:
+        raise CsvProblem(f"cannot write the results to {out_path}: "
+                         f"{err.strerror or err}") from None
+
+
+def _run_csv(args: argparse.Namespace, now: datetime) -> int:
+    try:
+        if args.out and _same_file(args.csv, args.out):
+            raise CsvProblem(f"--out {args.out} is the input file; give another file name "
+                             "so the patients are not overwritten")
+        rows, names = read_patients(args.csv)
+        if args.out:
+            count, failed = _write(args.out, rows, names, now)
+            print(f"hcc-prognosis {COMMAND}: {count} row{'s' if count != 1 else ''} read, "
+                  f"{count - failed} scored, {failed} with errors"
+                  + (" (see the errors column)" if failed else "") + f"; written to {args.out}",
+                  file=sys.stderr)
+        else:
+            score_csv(rows, names, sys.stdout, now)
+    except CsvProblem as problem:
+        return report_error(COMMAND, str(problem))
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    now = datetime.now().astimezone()  # the time of calculation; the core reads no clock
     if args.csv:
         if _flags_to_inputs(args):
-            return report_error("score", "give either --csv or the patient's values, "
+            return report_error(COMMAND, "give either --csv or the patient's values, "
                                 "not both")
-        return _run_csv(args)
+        return _run_csv(args, now)
     if args.out:
-        return report_error("score", "--out goes with --csv")
+        return report_error(COMMAND, "--out goes with --csv")
     try:
-        profile = score(_flags_to_inputs(args))
+        profile = score(_flags_to_inputs(args), now)
     except InputError as err:
-        return report_input_error("score", err, args.json)
-    print(json.dumps(profile.to_dict(), indent=2) if args.json else format_text(profile))
+        return report_input_error(COMMAND, err, args.json)
+    try:
+        print(json.dumps(profile.to_dict(), indent=2) if args.json else format_text(profile))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader (e.g. head) stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -25,8 +25,10 @@ from typing import IO, Any
 
 import numpy as np
 
+from calculator.columns import column_key
 from calculator.errors import InputError
-from calculator.units import QUANTITIES, measure, parse_number
+from calculator.number_entry import read_number
+from calculator.units import QUANTITIES, measure
 from simulation.cohorts.schema import (
     COLUMN_NAMES,
     COLUMNS_BY_NAME,
@@ -90,18 +92,21 @@ class _CellError(Exception):
 
 
 def _number(column: Column, text: str) -> float:
-    """A number from a cell: a plain float, or (decimal comma) through the calculator's
-    parser, whose message is reused."""
+    """A number from a cell: a plain float as this module writes them, or else through the
+    calculator's one number parser (decimal comma, a possible thousands separator decided
+    by the column's limits), whose message is reused."""
     try:
         value = float(text)
         if math.isfinite(value) and "_" not in text:
             return value
     except ValueError:
         pass
+    low, high = column.limits
     try:
-        return float(parse_number(column.name, text, column.unit or None))
+        return float(read_number(text, column.name, column.name, unit=column.unit or None,
+                                 fits=lambda v: low <= v <= high).value)
     except InputError as err:
-        raise _CellError(f"{err.message}" + (f" ({err.hint})" if err.hint else "")) from None
+        raise _CellError(err.message) from None
 
 
 def _lab_problem(column: Column, text: str) -> str:
@@ -176,8 +181,9 @@ def read_cohort(source: str | os.PathLike[str] | IO[str]) -> dict[str, np.ndarra
     Parameters
     ----------
     source : path or text file object
-        A CSV with a header row naming the columns (any order; names are matched without
-        regard to case or surrounding spaces). Empty cells are missing values.
+        A CSV with a header row naming the columns (any order; names are matched as
+        :func:`calculator.columns.column_key` does: without regard to case, surrounding
+        spaces or ``-``/``_``). Empty cells are missing values.
 
     Returns
     -------
@@ -225,7 +231,7 @@ def _parse(rows: list[tuple[int, list[str]]]) -> dict[str, np.ndarray]:
             "the file is empty; it needs a header row naming the columns "
             f"({', '.join(COLUMN_NAMES)}) and one row per patient")])
     header_line, header_cells = rows[header_at]
-    header = [name.replace("\ufeff", "").strip().lower() for name in header_cells]
+    header = [column_key(name) for name in header_cells]
     seen: dict[str, int] = {}
     for position, name in enumerate(header):
         if name in seen:

@@ -7,6 +7,7 @@ what to install (``.ci/run`` installs all three).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -16,6 +17,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,8 @@ URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+/)")
 SERVER_START_SECONDS = 20.0
 #: A page title that a script would change: it stays the first when JavaScript is off.
 JS_PROBE = ("script-did-not-run", "script-ran")
+#: A small phone's viewport in CSS pixels (iPhone SE, and many Android phones' width).
+PHONE_WIDTH, PHONE_HEIGHT = 375, 667
 
 
 def _missing(what: str, how: str) -> None:
@@ -160,3 +164,22 @@ def axe_source() -> str:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@contextmanager
+def phone_screen(driver: WebDriver) -> Iterator[None]:
+    """The driver's viewport set to a phone's (375 x 667 CSS px, touch), then restored."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": PHONE_WIDTH, "height": PHONE_HEIGHT, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def record_measure(artifacts: Path, what: str, value: float) -> None:
+    """Keep a measured value (a page height, say) in ``test-artifacts/measures.json``."""
+    path = artifacts / "measures.json"
+    measures = json.loads(path.read_text()) if path.is_file() else {}
+    measures[what] = value
+    path.write_text(json.dumps(measures, indent=1, sort_keys=True) + "\n")

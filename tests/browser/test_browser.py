@@ -20,6 +20,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from calculator import InputError, score
+from tests.browser.conftest import PHONE_WIDTH, phone_screen, record_measure
+from tests.log_privacy import leaked, searchable
 from webui.presentation import significant
 
 pytestmark = pytest.mark.browser
@@ -38,10 +40,13 @@ LONGEST = {"albumin": "5,5", "albumin_unit": "g/dL", "lymphocytes": "12",
            "lymphocytes_unit": "10^9/L", "afp": "150000", "afp_unit": "IU/mL",
            "extrahepatic_spread": "yes", "bilirubin": "70", "bilirubin_unit": "mg/dL",
            "inr": "6", "ascites": "moderate-severe", "encephalopathy": "grade-3-4"}
+#: A patient with none of the three factors: the reference group.
+NO_FACTOR = {"albumin": "4,5", "albumin_unit": "g/dL", "lymphocytes": "2,1",
+             "lymphocytes_unit": "10^3/uL", "afp": "12", "afp_unit": "ng/mL",
+             "extrahepatic_spread": "no"}
 A4_CM = (21.0, 29.7)
 #: CSS pixels across A4 inside the print stylesheet's 11 mm side margins.
 A4_PRINTABLE_PX = round((210 - 2 * 11) / 25.4 * 96)
-PHONE_WIDTH = 375
 
 
 def full_page_screenshot(driver: WebDriver, path: Path) -> Path:
@@ -132,13 +137,15 @@ def test_form_to_result_with_javascript_off(live_server: str, browser_without_js
     submit(driver, live_server, TYPICAL)
 
     expected = score(TYPICAL).to_dict()
-    assert driver.find_element(By.TAG_NAME, "h1").text == "Risk profile"
+    headline = driver.find_element(By.TAG_NAME, "h1").text
+    assert headline.startswith("Overall survival on second-line therapy after atezolizumab")
+    assert "Relative hazard 20.0 (95% CI 5.00–80.2)" in headline
     assert text_of(driver, "pni-value") == expected["pni"]["display"] == "40.5"
     assert expected["pni"]["category"] in text_of(driver, "pni-category")
     assert text_of(driver, "rh-value") == significant(expected["relative_hazard"]["value"])
     for factor in expected["factors"]:
         row = text_of(driver, f"factor-{factor['name']}")
-        assert ("adverse" if factor["adverse"] else "favourable") in row
+        assert ("present" if factor["adverse"] else "absent") in row
         assert significant(factor["hr"]) in row
     albumin_row = text_of(driver, "input-albumin")
     assert "3,47 g/dL" in albumin_row and "34.7 g/L" in albumin_row
@@ -146,6 +153,15 @@ def test_form_to_result_with_javascript_off(live_server: str, browser_without_js
     assert "1163 cells/µL" in lymphocyte_row and "1.163 ×10⁹/L" in lymphocyte_row
     assert driver.find_element(By.CSS_SELECTOR, "#chart svg.forest").is_displayed()
     assert "not a substitute for clinical judgement" in driver.page_source
+    # without JavaScript: no dead buttons, the note is a visible block to copy from
+    assert not driver.find_element(By.CSS_SELECTOR, "[data-action=copy]").is_displayed()
+    assert not driver.find_element(By.CSS_SELECTOR, "[data-action=print]").is_displayed()
+    assert driver.find_element(By.CSS_SELECTOR, "a[href='#note']").is_displayed()
+    assert driver.find_element(By.ID, "note-text").is_displayed()
+    assert not driver.find_element(By.ID, "evidence").get_attribute("open")
+    assert not driver.find_element(By.CSS_SELECTOR, "#inconsistency-1").is_displayed()
+    driver.find_element(By.CSS_SELECTOR, "#inconsistencies summary").click()  # no JS needed
+    assert driver.find_element(By.CSS_SELECTOR, "#inconsistency-1").is_displayed()
     full_page_screenshot(driver, artifacts / "result.png")
 
     press_and_wait(driver, "button[value=edit]")
@@ -192,9 +208,7 @@ def test_pages_pass_axe_core(live_server: str, browser: WebDriver, axe_source: s
 
 def test_usable_375_px_wide(live_server: str, browser: WebDriver, artifacts: Path) -> None:
     driver = browser
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": PHONE_WIDTH, "height": 800, "deviceScaleFactor": 1, "mobile": True})
-    try:
+    with phone_screen(driver):
         for page, values in (("form", None), ("result", LONGEST), ("error", UNIT_SLIP)):
             if values is None:
                 driver.get(live_server)
@@ -203,15 +217,47 @@ def test_usable_375_px_wide(live_server: str, browser: WebDriver, artifacts: Pat
             width = driver.execute_script("return document.documentElement.scrollWidth")
             assert width <= PHONE_WIDTH, f"{page} page scrolls sideways ({width} px)"
             for control in driver.find_elements(By.CSS_SELECTOR, "input, select, button"):
-                if control.get_attribute("type") == "hidden":
+                if control.get_attribute("type") == "hidden" or not control.is_displayed():
                     continue
                 box = control.rect
                 assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE_WIDTH, \
                     f"{control.get_attribute('id')} sticks out on the {page} page"
                 assert box["height"] >= 20, f"{control.get_attribute('id')} is too small"
             full_page_screenshot(driver, artifacts / f"{page}-375px.png")
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("name", ["typical", "longest", "no-factor"])
+def test_headline_and_actions_on_the_first_phone_screen(live_server: str, browser: WebDriver,
+                                                         artifacts: Path, name: str) -> None:
+    """At 375 x 667 px the endpoint, the number and the actions (change values, print,
+    copy) are visible without scrolling, however many warnings follow."""
+    values = {"typical": TYPICAL, "longest": LONGEST, "no-factor": NO_FACTOR}[name]
+    driver = browser
+    with phone_screen(driver):
+        submit(driver, live_server, values)
+        screen = driver.execute_script("return window.innerHeight")
+        for selector in ("#rh-endpoint", "#rh-value", "#rh-meaning", "button[value=edit]",
+                         "[data-action=print]", "[data-action=copy]"):
+            element = driver.find_element(By.CSS_SELECTOR, selector)
+            assert element.is_displayed(), selector
+            box = element.rect
+            assert box["y"] + box["height"] <= screen, \
+                f"{selector} ends at {box['y'] + box['height']:.0f} px, below the first screen"
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        record_measure(artifacts, f"result page height at {PHONE_WIDTH} px, {name}", height)
+        driver.save_screenshot(str(artifacts / f"first-screen-375px-{name}.png"))
+
+
+def test_copy_note_button(live_server: str, browser: WebDriver) -> None:
+    driver = browser
+    submit(driver, live_server, TYPICAL)
+    assert not driver.find_elements(By.CSS_SELECTOR, "a[href='#note']:not([hidden])")
+    driver.find_element(By.CSS_SELECTOR, "[data-action=copy]").click()
+    WebDriverWait(driver, 5).until(lambda d: d.find_element(By.ID, "copy-status").text)
+    status = driver.find_element(By.ID, "copy-status").text
+    assert status in ("Note copied.", "Note selected: press Ctrl+C (or \u2318+C) to copy it.")
+    note = driver.find_element(By.ID, "note-text").text
+    assert note.startswith("HCC second-line prognosis") and "Calculated: " in note
 
 
 def test_result_prints_on_one_a4_page(live_server: str, browser: WebDriver,
@@ -219,6 +265,9 @@ def test_result_prints_on_one_a4_page(live_server: str, browser: WebDriver,
     driver = browser
     submit(driver, live_server, LONGEST)
     assert len(driver.find_elements(By.CSS_SELECTOR, "#warnings li")) >= 5
+    calculated = text_of(driver, "calculated")
+    assert re.match(r"Calculated \d{4}-\d\d-\d\d \d\d:\d\d", calculated)
+    assert calculated.split(" · ")[0].removeprefix("Calculated ") in text_of(driver, "note-text")
 
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
@@ -229,6 +278,13 @@ def test_result_prints_on_one_a4_page(live_server: str, browser: WebDriver,
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
+    printed_time = driver.find_element(By.ID, "calculated")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert printed_time.is_displayed()  # the printed page carries the time
+        assert not driver.find_element(By.ID, "note").is_displayed()
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     options = PrintOptions()
     options.page_width, options.page_height = A4_CM
     options.shrink_to_fit = False
@@ -249,7 +305,11 @@ def test_server_logs_no_patient_value(live_server: str, browser_without_js: WebD
     submit(browser_without_js, live_server, {**TYPICAL, "afp": "7919.3"})
     submit(browser_without_js, live_server, UNIT_SLIP)
 
-    log = server_log.read_text()
-    assert "POST /api/v1/score 200" in log and "POST / 422" in log  # the log is being read
-    for value in ("3,47", "3.47", "34.7", "1163", "1.163", "263.5", "7919.3"):
-        assert not re.search(rf"(?<![\d.,]){re.escape(value)}(?!\d)", log), value
+    raw = server_log.read_text()
+    assert "POST /api/v1/score 200" in raw and "POST / 422" in raw  # the log is being read
+    # Timestamps and access-log timings ("POST / 200 34.7 ms") are the server's own
+    # numbers; every access line is checked to have exactly that form, then they are set
+    # aside, so albumin 34.7 g/L cannot collide with a 34.7 ms timing.
+    log = searchable(raw)
+    values = ("3,47", "3.47", "34.7", "1163", "1.163", "263.5", "7919.3")
+    assert leaked(log, values) == []
