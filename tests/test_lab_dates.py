@@ -5,7 +5,12 @@ from datetime import date
 import pytest
 
 from calculator.errors import InputError
-from calculator.lab_dates import MAX_AGE_DAYS, MAX_PNI_SPREAD_DAYS, lab_date_warnings, parse_lab_date
+from calculator.lab_dates import (
+    MAX_AGE_DAYS,
+    MAX_PNI_SPREAD_DAYS,
+    lab_date_warnings,
+    parse_lab_date,
+)
 
 TODAY = date(2025, 6, 15)
 

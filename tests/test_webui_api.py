@@ -17,7 +17,6 @@ from openapi_spec_validator import validate
 
 from calculator import InputError, score
 from calculator.units import QUANTITIES
-from webui import create_app
 from webui.openapi import EXAMPLE_REQUEST, openapi_document
 
 VALID = {"albumin": "3,5", "albumin_unit": "g/dL", "lymphocytes": 1100,

@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from webui import MAX_BODY_BYTES, create_app
 from webui.security import SECURITY_HEADERS

@@ -11,8 +11,14 @@ from typing import Final
 
 from flask import Flask
 
-from calculator.labels import (ENDPOINT_NAMES, FACTOR_NAMES, GROUP_NAMES, factor_name, label,
-                               pretty_unit)
+from calculator.labels import (
+    ENDPOINT_NAMES,
+    FACTOR_NAMES,
+    GROUP_NAMES,
+    factor_name,
+    label,
+    pretty_unit,
+)
 from webui.field_help import plain
 from webui.forms import choice_label
 
