@@ -61,8 +61,11 @@ def test_one_and_two_workers_give_identical_files(tmp_path, baseline):
 def test_dask_local_cluster_gives_identical_files(tmp_path, baseline):
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    # On loopback TCP: the test needs no network route (Dask's in-process transport
+    # looks its address up by routing towards an outside host).
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None) as cluster, \
+            Client(cluster) as client:
         outcome = quiet(config(), tmp_path / "dask.sqlite", dask=client)
     assert outcome.written == 24
     assert contents(tmp_path / "dask.sqlite") == baseline

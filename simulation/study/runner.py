@@ -451,8 +451,11 @@ def _dask_results(tasks: Sequence[ChunkTask], dask: Any) -> Generator[ChunkResul
             in_main = threading.current_thread() is threading.main_thread()
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
             try:
+                # On loopback: a local cluster needs no network route (left to itself,
+                # Dask finds its address by routing towards an outside one).
                 own_cluster = LocalCluster(n_workers=int(value), threads_per_worker=1,
-                                           processes=True, dashboard_address=None)
+                                           processes=True, dashboard_address=None,
+                                           host="127.0.0.1")
             finally:
                 if in_main:
                     signal.signal(signal.SIGINT, previous)
