@@ -2,8 +2,9 @@
 # Installs what the test suite needs on a fresh Debian machine (run as root):
 # headless Chromium and its driver for the browser tests, axe-core (from npm) for their
 # accessibility check, R with survival, maxstat and pROC (the oracle of the statistics
-# tests, tests/r_oracle.py), and the project with its test extra. Idempotent: installs
-# only what is missing.
+# tests, tests/r_oracle.py), and the project with its test extra in the virtual
+# environment .venv (the system Python of Debian 12 and Ubuntu 24.04 is externally managed;
+# python3-venv is installed if missing). Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -12,6 +13,7 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v npm >/dev/null || missing+=(npm)
+python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
 r_missing=()
 for package in r-base-core r-cran-survival r-cran-maxstat r-cran-proc; do
     installed "$package" || r_missing+=("$package")
@@ -30,4 +32,5 @@ if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
     npm install --silent --no-audit --no-fund --no-save --no-package-lock \
         --prefix "$AXE_DIR" axe-core@4.14.1
 fi
-python3 -m pip install -q -e ".[test]"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q -e ".[test]"
