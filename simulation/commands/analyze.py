@@ -21,6 +21,7 @@ from calculator.cli.errors import report_input_error, report_problems
 from calculator.errors import InputError
 from calculator.formatting import interval, number, p_value, text_table
 from calculator.published import PNI_CUTOFF
+from simulation.commands import add_engine_option
 
 HELP = "run the paper's analysis on a cohort CSV"
 
@@ -42,10 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="OUT.html",
                         help="also write the cohort report (Table 1, Cox table, the paper's "
                              "Figures 1-3 redrawn) as one self-contained HTML file")
-    parser.add_argument("--engine", metavar="NAME", default=None,
-                        help="Cox and log-rank implementation: the batched numpy engine "
-                             "'fast' (default) or its reference 'lifelines' (same results "
-                             "to 1e-6, about 100x slower)")
+    add_engine_option(parser)
 
 
 # ---------------------------------------------------------------------------------------

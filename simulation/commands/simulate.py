@@ -25,7 +25,7 @@ import sys
 from calculator.cli.errors import report_error, report_input_error
 from calculator.errors import InputError
 from calculator.published import COHORT
-from simulation.commands import BUILTIN_SCENARIOS
+from simulation.commands import BUILTIN_SCENARIOS, add_engine_option
 
 HELP = "run a simulation study (resumable)"
 
@@ -45,10 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="FILE",
                         help="the study's SQLite file (created, or resumed if it holds this "
                              "study)")
-    parser.add_argument("--engine", metavar="NAME", default=None,
-                        help="Cox and log-rank implementation: the batched numpy engine "
-                             "'fast' (default) or its reference 'lifelines' (same results "
-                             "to 1e-6, about 100x slower)")
+    add_engine_option(parser)
     parser.add_argument("--workers", type=int, default=None,
                         help=f"worker processes (default: all cores, here {os.cpu_count()}); "
                              "1 runs in this process")
