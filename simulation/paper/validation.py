@@ -197,16 +197,14 @@ class StackMeasures:
     deaths: np.ndarray
 
 
-def stack_measures(cohorts: Mapping[str, np.ndarray]) -> StackMeasures:
+def stack_measures(time: Any, event: Any, lp: Any) -> StackMeasures:
     """The published model's Harrell's C and calibration slope in each cohort of a stack.
 
-    ``cohorts`` holds the cohort columns as ``(B, n)`` arrays (a stack, as
-    :func:`simulation.stats.stacking.stack_cohorts` makes); complete cases as in
-    :func:`validate`.
+    ``time``, ``event`` and ``lp`` (the published linear predictor, :func:`linear_predictor`)
+    are ``(B, n)`` arrays; rows with a missing value are left out, as :func:`validate`
+    leaves out incomplete cases.
     """
-    coded = code_factors(cohorts)
-    lp = linear_predictor(coded)
-    time, event = np.asarray(cohorts["os_months"], float), np.asarray(cohorts["os_event"], float)
+    time, event, lp = (np.asarray(a, dtype=float) for a in (time, event, lp))
     used = np.isfinite(lp) & np.isfinite(time) & np.isfinite(event)
     return StackMeasures(harrell=harrell_c(time, event, lp, used),
                          slope=calibration_slope(time, event, lp, used),
@@ -314,8 +312,8 @@ def _risk_groups(time: np.ndarray, event: np.ndarray, group: np.ndarray,
         n, deaths = int(rows.sum()), int(event[rows].sum())
         published = published_group_hazard({f: coded[f][rows] for f in MODEL_FACTORS})
         if k == 0:
-            published = {**published, "value": 1.0, "ci": [1.0, 1.0],
-                         "basis": "the reference group"}
+            published = {**published, "value": None, "ci": [None, None], "reference": True,
+                         "basis": "the reference group (none of the three factors)"}
         out.append({"adverse_factors": k, "n": n, "deaths": deaths,
                     "median_months": finite_or_none(km.median[i]),
                     "median_ci": _pair(km.ci[i]),
