@@ -17,6 +17,7 @@ from simulation.cohorts.generate import generate_cohort
 from simulation.cohorts.scenarios import get_scenario
 from simulation.commands.validate import DEFAULT_TAU
 from simulation.paper.validation import DEFAULT_TAU_MONTHS, validate
+from simulation.reports.figures import HazardRatioRow, hazard_ratio_figure
 from tests.report_html_parse import parse_report, resolve
 
 
@@ -129,8 +130,6 @@ def test_report_path_that_cannot_be_written_is_a_clear_error(cohort_csv, tmp_pat
 
 
 def test_hazard_ratio_figure_draws_both_estimates_on_a_log_axis() -> None:
-    from simulation.reports.figures import HazardRatioRow, hazard_ratio_figure
-
     rows = [HazardRatioRow("0", None, None), HazardRatioRow("1", (2.0, 1.0, 4.0), (3.0, 2.0, 4.5)),
             HazardRatioRow("2", None, (8.0, 3.0, 20.0))]
     fig = hazard_ratio_figure(rows, title="t")

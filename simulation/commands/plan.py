@@ -121,8 +121,10 @@ def render_check(record: Mapping[str, Any]) -> str:
     lines += text_table(["measure", "large-sample", "mean", "bias (MCSE)",
                          "empSE / modSE", "coverage % (MCSE)", "mean CI width"], rows)
     slope = record["measures"]["slope"]
-    lines += ["", f"The slope's 95% CI holds 1 in {number(_pct(slope['covers_one']), '.1f')}% "
-                  f"(MCSE {number(_pct(slope['covers_one_mcse']), '.1f')}) of the studies.",
+    held = round((slope["covers_one"] or 0.0) * slope["estimable"])
+    lines += ["", f"The slope's 95% CI holds 1 in {held} of {slope['estimable']} studies "
+                  f"({number(_pct(slope['covers_one']), '.1f')}%, MCSE "
+                  f"{number(_pct(slope['covers_one_mcse']), '.1f')}).",
               f"Large-sample values from one cohort of "
               f"{record['reference']['slope']['n']} patients."]
     return "\n".join(lines) + "\n"

@@ -4,11 +4,10 @@ For a time-to-event outcome there is no closed formula for the precision of the
 calibration slope or the C-statistic: Riley et al. (2022) recommend simulating the
 validation study from assumptions about the population (the distribution of the model's
 linear predictor, the event and censoring times) and increasing the sample size until the
-expected confidence interval is narrow enough; their targets come from the binary-outcome
-paper (Riley et al. 2021: e.g. a calibration slope CI width of 0.2-0.3, a C-statistic CI
-width of 0.1). This module does that with a scenario of :mod:`simulation.cohorts` (the
-published model true, by default ``tog2025``: the paper's case mix, death fraction,
-follow-up and median OS):
+expected confidence interval is narrow enough, a target the investigator sets as a CI
+width, as in their binary-outcome paper (Riley et al. 2021). This module does that with a
+scenario of :mod:`simulation.cohorts` (by default ``tog2025``, the published model true in
+the paper's case mix, death fraction, follow-up and median OS):
 
 1. **Cohorts that grow.** Replicate ``r`` is one stream of patients, drawn in blocks of
    ``base * 2^b`` patients (block ``b`` from its own seeded stream,
