@@ -56,7 +56,7 @@ def hazard_ratio(entry: Mapping[str, Any], key: str) -> Cell:
 
 
 def _short_combination(factors: Sequence[str]) -> str:
-    return " + ".join(FACTOR_RULES[f] for f in factors) or "none"
+    return (" + ".join(FACTOR_RULES[f] for f in factors) or "none").replace(">=", "≥")
 
 
 # ---------------------------------------------------------------------------------------
@@ -103,17 +103,17 @@ def group_rows(record: Mapping[str, Any]) -> list[Row]:
             number(group["n"], "d", key=f"{key}.n"),
             number(group["deaths"], "d", key=f"{key}.deaths"),
             number(group["median_months"], ".1f", key=f"{key}.median_months", missing="NR"),
-            _median_ci(group["median_ci"], f"{key}.median_ci"),
+            _median_ci(group["median_ci"], f"{key}.median_ci", group["n"]),
             hazard_ratio(group["hr"], f"{key}.hr"),
             hazard_ratio(group["hr_published"], f"{key}.hr_published"),
             text(combos or "-"))))
     return rows
 
 
-def _median_ci(ci: Sequence[Any], key: str) -> Cell:
+def _median_ci(ci: Sequence[Any], key: str, n: int) -> Cell:
     lower, upper = (html.finite(v) for v in ci)
     if lower is None and upper is None:
-        return Cell("-", None, f"{key}.0", numeric=True)
+        return Cell("NR" if n else "-", None, f"{key}.0", numeric=True)
     return Cell(formatting.interval(lower, upper, ".1f"), lower, f"{key}.0", numeric=True)
 
 
@@ -186,7 +186,8 @@ def _model(record: Mapping[str, Any]) -> str:
     return "\n".join([
         html.table("The cohort", ("", "Value"), overview_rows(record), table_id="overview",
                    note=f"{gaps} Rule: {missing['rule']}."),
-        html.paragraph(f"The published model, applied unchanged: {model['linear_predictor']} "
+        html.paragraph("The published model, applied unchanged: "
+                       f"{model['linear_predictor'].replace('>=', '≥')} "
                        f"(log hazard ratios of Table 4, multivariable, re-expressed as adverse; "
                        f"{model['source']}, doi:{model['doi']}). Risk groups are the number "
                        "of the three adverse factors present."),
