@@ -517,3 +517,76 @@ def performance_figure(points: Sequence[PerformancePoint], *, measure: str,
             fig.suptitle(title + f"  (bars: ± {MCSE_MULTIPLIER:.2f} Monte Carlo SE)",
                          x=0.01, ha="left", fontsize=10.5)
     return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Observed against published hazard ratios (external validation)
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HazardRatioRow:
+    """One line of :func:`hazard_ratio_figure`: a group's label and its observed and
+    published hazard ratios as ``(value, lower, upper)``; None where there is none (an
+    empty group, a separated fit, the reference group)."""
+
+    label: str
+    observed: tuple[float, float, float] | None
+    published: tuple[float, float, float] | None
+
+
+def hazard_ratio_figure(rows: Sequence[HazardRatioRow], *, title: str,
+                        reference_label: str = "reference group",
+                        width_in: float = 6.4) -> Figure:
+    """Observed against published hazard ratios with 95% CIs, on a log axis.
+
+    One line per group (the first is the reference, drawn at 1): a filled circle with a
+    solid bar for the observed HR, an open square with a dashed grey bar for the
+    published one, side by side, so that a greyscale print tells them apart. A vertical
+    line marks HR = 1; the axis is labelled in plain numbers (0.5, 1, 2, 5, ...).
+    """
+    # Deferred: matplotlib loads only when a figure is drawn, never for the maths.
+    import matplotlib
+    from matplotlib.ticker import NullFormatter
+
+    values = [v for row in rows for pair in (row.observed, row.published) if pair
+              for v in pair if v is not None and math.isfinite(v) and v > 0]
+    low = min(values + [1.0]) / 1.4
+    high = max(values + [1.0]) * 1.4
+    series = (("observed (this cohort)", "observed", "o", "black", "black", "-"),
+              ("published (Table 4)", "published", "s", "white", "0.4", "--"))
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(width_in, 1.4 + 0.55 * len(rows))
+        ax = fig.add_subplot()
+        ax.axvline(1.0, color=REFERENCE_COLOUR, linewidth=1, linestyle=":")
+        for offset, (label, attribute, marker, fill, edge, dash) in zip(
+                (-0.14, 0.14), series, strict=True):
+            shown = False
+            for y, row in enumerate(rows):
+                pair = getattr(row, attribute)
+                if pair is None or not all(v is not None and math.isfinite(v) and v > 0
+                                           for v in pair):
+                    continue
+                value, lower, upper = pair
+                ax.plot([lower, upper], [y + offset] * 2, color=edge if fill == "white"
+                        else "black", linestyle=dash, linewidth=1.5)
+                ax.plot([value], [y + offset], linestyle="none", marker=marker,
+                        markersize=7, markerfacecolor=fill, markeredgecolor="black",
+                        markeredgewidth=1.2, label=None if shown else label)
+                shown = True
+        ax.plot([1.0], [0], linestyle="none", marker="D", markersize=6,
+                markerfacecolor="0.6", markeredgecolor="black", label=reference_label)
+        ax.set_xscale("log")
+        ax.set_xlim(low, high)
+        ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
+                 if low <= t <= high]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([row.label for row in rows])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_xlabel("Hazard ratio of death against the reference group (log scale), "
+                      "95% CI")
+        ax.grid(axis="x", which="major", color="0.88", linewidth=0.6)
+        ax.set_title(title, loc="left")
+        fig.legend(loc="outside lower center", ncols=3, frameon=False, handlelength=2.2)
+    return fig

@@ -8,9 +8,10 @@ where :math:`h(s)` is the first 128 bits of the SHA-256 digest of the scenario's
 Nothing about the run enters the key (worker count, chunking, order, resumption), so a
 replicate's cohort is always the same, and ``hcc-prognosis replay`` can rebuild it alone.
 The large-sample reference cohort of a scenario uses the key :math:`(h(s), 1, 0)`, a
-stream disjoint from every replicate's. SeedSequence hashes its whole key, so nearby seeds
-and replicate numbers give unrelated streams (O'Neill 2015; numpy's "Parallel random
-number generation" guide).
+stream disjoint from every replicate's; block ``b`` of replicate ``r`` of a sample-size
+plan (``hcc-prognosis plan``) uses :math:`(h(s), 2, r, b)`. SeedSequence hashes its whole
+key, so nearby seeds and replicate numbers give unrelated streams (O'Neill 2015; numpy's
+"Parallel random number generation" guide).
 
 References
 ----------
@@ -30,6 +31,8 @@ from calculator.errors import InputError
 #: Second element of the spawn key: which kind of stream.
 REPLICATE_STREAM = 0
 REFERENCE_STREAM = 1
+#: The growing cohorts of a sample-size plan (:mod:`simulation.study.plan`).
+PLAN_STREAM = 2
 
 #: Largest root seed accepted (SeedSequence takes any non-negative integer; this bound
 #: keeps seeds printable and storable as SQLite integers).
@@ -93,4 +96,17 @@ def reference_rng(seed: int, scenario_name: str) -> np.random.Generator:
     """The generator of a scenario's large-sample reference cohort (disjoint stream)."""
     sequence = np.random.SeedSequence(
         check_seed(seed), spawn_key=(scenario_key(scenario_name), REFERENCE_STREAM, 0))
+    return np.random.Generator(np.random.PCG64(sequence))
+
+
+def plan_rng(seed: int, scenario_name: str, replicate: int, block: int) -> np.random.Generator:
+    """The generator of block ``block`` of replicate ``replicate``'s patients in a
+    sample-size plan (a stream disjoint from the study's replicates and reference).
+
+    >>> plan_rng(1, "tog2025", 0, 1).random() == plan_rng(1, "tog2025", 0, 1).random()
+    True
+    """
+    sequence = np.random.SeedSequence(
+        check_seed(seed), spawn_key=(scenario_key(scenario_name), PLAN_STREAM,
+                                     check_replicate(replicate), check_replicate(block)))
     return np.random.Generator(np.random.PCG64(sequence))
