@@ -47,13 +47,12 @@ def p_value(p: float | None, missing: str = "NA") -> str:
 
 
 def interval(lower: float | None, upper: float | None, fmt: str = ".1f", *,
-             missing: str = "NR", plain: bool = False, floor: float | None = None,
+             missing: str = "NR", floor: float | None = None,
              mark: str | None = None) -> str:
     """A confidence interval as a person reads it.
 
-    Typeset (the default): ``2.7–10.2`` with an en dash, ``−1.3 to 9.2`` with a true
-    minus when a limit is negative (a dash would read as a minus), ``missing`` for a limit
-    that does not exist. ``plain=True`` gives the ASCII form ``2.7-10.2``.
+    ``2.7–10.2`` with an en dash, ``−1.3 to 9.2`` with a true minus when a limit is
+    negative (a dash would read as a minus), ``missing`` for a limit that does not exist.
 
     ``floor``: a quantity that cannot go below it (a time, a hazard ratio) shows a lower
     limit computed below the floor as the floor, marked as truncated; the computed value
@@ -66,8 +65,8 @@ def interval(lower: float | None, upper: float | None, fmt: str = ".1f", *,
     '0.0–9.2 (lower limit truncated at 0)'
     >>> interval(-1.25, 9.2, floor=0.0, mark="*")
     '0.0*–9.2'
-    >>> interval(5.0, 80.2, "#.3g", plain=True)
-    '5.00-80.2'
+    >>> interval(5.0, 80.2, "#.3g")
+    '5.00–80.2'
     """
     note = star = ""
     if floor is not None and is_number(lower) and lower < floor:  # type: ignore[operator]
@@ -77,8 +76,6 @@ def interval(lower: float | None, upper: float | None, fmt: str = ".1f", *,
         else:
             star = mark
     limits = (lower, upper)
-    if plain:
-        return f"{number(lower, fmt, missing)}{star}-{number(upper, fmt, missing)}{note}"
     shown = [number(v, fmt, missing).replace("-", "\u2212") for v in limits]
     shown[0] += star
     negative = any(is_number(v) and v < 0 for v in limits)  # type: ignore[operator]

@@ -49,7 +49,7 @@ def test_text_gives_the_measures_the_groups_and_the_warnings(cohort_csv, capsys)
     lines = {line.split("  ")[1]: line for line in out.splitlines()
              if line.startswith("  ") and "  " in line[2:]}
     c = record["c_harrell"]
-    assert f"{c['value']:.3f} (95% CI {c['ci'][0]:.3f}-{c['ci'][1]:.3f})" in lines[
+    assert f"{c['value']:.3f} (95% CI {c['ci'][0]:.3f}–{c['ci'][1]:.3f})" in lines[
         "Harrell's C"]
     slope = record["calibration_slope"]
     assert f"{slope['value']:.3f} (95% CI" in lines["Calibration slope"]

@@ -60,7 +60,7 @@ def _ci(entry: Mapping[str, Any], fmt: str = ".3f") -> str:
     if entry.get("value") is None:
         return "not estimable"
     lower, upper = entry["ci"]
-    return f"{entry['value']:{fmt}} (95% CI {interval(lower, upper, fmt, plain=True)})"
+    return f"{entry['value']:{fmt}} (95% CI {interval(lower, upper, fmt)})"
 
 
 def _hr(entry: Mapping[str, Any]) -> str:
@@ -72,7 +72,7 @@ def _hr(entry: Mapping[str, Any]) -> str:
 def _median_ci(ci: list[float | None]) -> str:
     if ci[0] is None and ci[1] is None:
         return "NR"
-    return interval(ci[0], ci[1], ".1f", plain=True)
+    return interval(ci[0], ci[1], ".1f")
 
 
 def render_text(record: Mapping[str, Any], source: str = "") -> str:
