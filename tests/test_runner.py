@@ -205,14 +205,21 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
 ])
 def test_a_signal_stops_the_pool_cleanly(tmp_path, signum, to_group, status, said):
     path = tmp_path / "int.sqlite"
+    # As from a terminal: Ctrl-C is not ignored (a shell's background job would ignore it).
     proc = subprocess.Popen(_cli(path, 100_000, ["--workers", "2"]), start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(path, 10, proc)
-    if to_group:
-        os.killpg(proc.pid, signum)
-    else:
-        os.kill(proc.pid, signum)
-    _, err = proc.communicate(timeout=60)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+    try:
+        _wait_for(path, 10, proc)
+        if to_group:
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
     assert proc.returncode == status, err
     assert said in err and "run the same command again to resume" in err
     assert "Traceback" not in err and "leaked" not in err and "Error" not in err, err
@@ -223,6 +230,10 @@ def test_a_signal_stops_the_pool_cleanly(tmp_path, signum, to_group, status, sai
     while _alive_in_group(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _alive_in_group(proc.pid) == []      # the workers have stopped too
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _alive_in_group(pgid):
