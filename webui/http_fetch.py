@@ -19,6 +19,7 @@ never the answer's body (it may hold patient data) and never the URL's path or q
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ import requests
 
 from calculator import InputError
 from calculator.fhir import parse_json
+
+# urllib3 (under requests) logs every request's URL, whose query holds a patient id, at
+# DEBUG, and URLs again in retry warnings: nothing of a request may reach a log.
+logging.getLogger("urllib3").setLevel(logging.CRITICAL)
 
 #: Media types a JSON answer may carry (FHIR servers answer application/fhir+json).
 JSON_TYPES: Final = ("application/json", "application/fhir+json", "application/jwk-set+json")

@@ -91,5 +91,5 @@ def cds_config(environ: Mapping[str, str]) -> CdsConfig | CdsOff:
     jwks = given[JWKS_ENV]
     if jwks.startswith("http://") and urlsplit(jwks).hostname not in LOCAL_HOSTS:
         return CdsOff(f"CDS Hooks is off: {JWKS_ENV} must be an https URL or a file path")
-    return CdsConfig(base, _listed(given[ISSUERS_ENV]), jwks,
-                     _listed(environ.get(FHIR_SERVERS_ENV, "")))
+    servers = tuple(s.rstrip("/") for s in _listed(environ.get(FHIR_SERVERS_ENV, "")))
+    return CdsConfig(base, _listed(given[ISSUERS_ENV]), jwks, servers)
