@@ -27,9 +27,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
-from jsonschema import Draft202012Validator
 from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
+from jsonschema import Draft202012Validator
 
 from calculator import score
 from tests.cds_hooks_schema import DISCOVERY, RESPONSE

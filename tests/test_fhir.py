@@ -3,7 +3,7 @@ result is used, how old it is, what is refused, and a fuzz of generated Bundles.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
