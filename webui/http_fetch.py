@@ -27,6 +27,7 @@ from typing import Final
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from calculator import InputError
 from calculator.fhir import parse_json
@@ -128,13 +129,15 @@ def _read_body(response: requests.Response, limits: FetchLimits, start: float,
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(chunk_size=64 * 1024):
+        # read1: what has arrived (up to 64 KiB), so the deadline is checked while a slow
+        # server drips its answer, not only once a whole block is in
+        while chunk := response.raw.read1(64 * 1024, decode_content=True):
             size += len(chunk)
             if size > limits.max_bytes:
                 raise FetchError(f"{host} answered more than {limits.max_bytes // 1024} KiB")
             if time.monotonic() - start > limits.deadline_s:
                 raise FetchError(f"{host} took longer than {limits.deadline_s:g} s to answer")
             chunks.append(chunk)
-    except requests.RequestException:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
         raise FetchError(f"{host} broke off its answer") from None
     return b"".join(chunks)

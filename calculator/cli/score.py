@@ -348,7 +348,7 @@ def _run_fhir(args: argparse.Namespace, now: datetime) -> int:
     except InputError as err:
         return report_input_error(COMMAND, err, args.json)
     return _print(json.dumps(result.to_dict(), indent=2) if args.json
-                  else format_text(result.profile) + "\n" + _sources_text(result))
+                  else f"{format_text(result.profile)}\n\n{_sources_text(result)}")
 
 
 def _read_fhir_file(path: str) -> bytes:
