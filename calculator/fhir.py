@@ -65,7 +65,12 @@ class LabCode:
     name: str
 
 
-#: The LOINC codes read, by input (names: LOINC long common names, https://loinc.org/).
+#: The LOINC codes read, by input. Names are LOINC's long common names (each code's page is
+#: https://loinc.org/<code>); the sets were checked against VSAC value sets "Bilirubin lab
+#: test" (2.16.840.1.113762.1.4.1248.223) and "INR" (2.16.840.1.113883.3.117.1.7.1.213),
+#: the HL7 mCODE tumour-marker value set (AFP), the GECCO FHIR code lists (albumin,
+#: lymphocytes) and laboratory test directories; tests/test_fhir.py checks every code's
+#: LOINC check digit.
 LAB_CODES: Final[tuple[LabCode, ...]] = (
     LabCode("1751-7", "albumin", "Albumin [Mass/volume] in Serum or Plasma"),
     LabCode("61151-7", "albumin", "Albumin [Mass/volume] in Serum or Plasma by Bromocresol "

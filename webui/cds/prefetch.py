@@ -57,5 +57,5 @@ def discovery() -> dict[str, Any]:
             "Observations (LOINC-coded, UCUM units) through prefetch or fhirServer with "
             "fhirAuthorization (scope user/Observation.read or patient/Observation.read); "
             "bilirubin and INR add Child-Pugh. Every call must carry the EHR's signed JWT. "
-            f"Applies to patients {published.APPLICABILITY}."),
+            f"The model was {published.APPLICABILITY}."),
     }]}
