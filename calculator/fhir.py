@@ -211,9 +211,15 @@ class _Candidate:
     problem: str | None  # why it cannot be used; None if it can
 
 
+#: The hint of a problem with the FHIR data as a whole.
+FHIR_HINT: Final = ("check the data against FHIR R4: a Bundle whose entries hold Observation "
+                    "resources (https://hl7.org/fhir/R4/observation.html)")
+
+
 def _bundle_error(message: str, hint: str | None = None) -> InputError:
+    """A problem with the FHIR data itself; the message never quotes a value from it."""
     return InputError("bundle", None, None, EXPECTED, message if hint is None
-                      else f"{message} ({hint})", hint)
+                      else f"{message} ({hint})", hint or FHIR_HINT)
 
 
 def _no_constant(name: str) -> NoReturn:

@@ -3,6 +3,8 @@ result is used, how old it is, what is refused, and a fuzz of generated Bundles.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -366,3 +368,13 @@ def test_fuzz_clean_bundles_always_score(data: object) -> None:
         assert all("equally recent" in p.message for p in error.errors), error.to_json()
         return
     assert set(labs.sources) >= {"albumin", "lymphocytes", "afp"}
+
+
+def test_importing_the_mapping_loads_no_fhir_model_library() -> None:
+    """fhir.resources (and pydantic) load only when Observations are read, so
+    ``import calculator`` and the score command stay instant."""
+    code = ("import sys, calculator, calculator.fhir, calculator.cli.score; "
+            "print(','.join(m for m in ('fhir.resources', 'pydantic') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == ""
