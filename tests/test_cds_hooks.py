@@ -27,6 +27,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 from jsonschema import Draft202012Validator
@@ -571,3 +572,25 @@ def test_fuzz_prefetched_bundles_get_a_card_or_a_clear_4xx(ehr: FlaskClient, ehr
     else:
         assert body["errors"][0]["message"]
 
+
+
+_TOKEN_PART = st.one_of(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789-_=", max_size=40),
+                        st.dictionaries(st.sampled_from(["alg", "kid", "typ", "jku", "iss",
+                                                         "aud", "exp", "jti", "crit"]),
+                                        st.one_of(st.none(), st.integers(), st.text(max_size=8),
+                                                  st.sampled_from(["ES384", "none", "HS256",
+                                                                   "JWT", "ehr-ec"])),
+                                        max_size=5).map(b64))
+
+
+@settings(max_examples=100, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(_TOKEN_PART, min_size=1, max_size=4),
+       scheme=st.sampled_from(["Bearer ", "bearer ", "Bearer  ", "Basic ", ""]))
+def test_fuzz_made_up_tokens_get_401(ehr: FlaskClient, parts: list[str], scheme: str) -> None:
+    """Tokens made of random or hand-built JOSE parts are refused with 401, never more."""
+    response = ehr.post(f"/cds-services/{SERVICE_ID}", data=as_json(hook_request(prefetch())),
+                        content_type="application/json",
+                        headers={"Authorization": scheme + ".".join(parts)})
+    assert response.status_code == 401 and "cards" not in response.get_json()
