@@ -264,7 +264,8 @@ def _given(raw: Mapping[str, object], key: str) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def score(raw: Mapping[str, object], now: datetime | None = None) -> RiskProfile:
+def score(raw: Mapping[str, object], now: datetime | None = None,
+          dates: Mapping[str, date] | None = None) -> RiskProfile:
     """Score one patient.
 
     Parameters
@@ -279,6 +280,10 @@ def score(raw: Mapping[str, object], now: datetime | None = None) -> RiskProfile
         The time of the calculation, supplied by the caller (the core reads no clock).
         It is echoed as ``calculated_at`` and dates the lab-date checks; without it a
         given lab date is not checked against anything.
+    dates
+        The day each lab was taken, by input name, where the labs carry their own dates
+        (a FHIR Observation's effective date; :mod:`calculator.fhir`). It takes
+        precedence over ``lab_date`` for the inputs it names.
 
     Raises
     ------
@@ -336,7 +341,9 @@ def score(raw: Mapping[str, object], now: datetime | None = None) -> RiskProfile
                             "adverse if Child-Pugh class B (or C); not an independent "
                             f"predictor (multivariable p = {cp_p}), left out of the "
                             "combined hazard"),)
-    labs = [m if lab_date is None else replace(m, date=lab_date)
+    taken = {**({} if lab_date is None else dict.fromkeys(QUANTITIES, lab_date)),
+             **(dates or {})}
+    labs = [replace(m, date=taken[m.field]) if m.field in taken else m
             for m in (albumin, lymphocytes, afp,
                       *(i for i in child_pugh_inputs if isinstance(i, Measurement)))]
     dated = {m.field: m for m in labs}

@@ -9,6 +9,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from calculator.fhir import LAB_CODES, NOT_USABLE_CODES, UCUM_UNITS, USABLE_STATUSES
+
 #: Albumin in g/L written as a lab does, one decimal, inside the hard limits 10-60.
 albumin_g_l = st.integers(100, 600).map(lambda tenths: Decimal(tenths) / 10)
 #: Lymphocytes in 10^9/L with two decimals, inside the hard limits 0.05-50.
@@ -228,3 +230,115 @@ def cox_designs(draw: st.DrawFn, stack: SurvivalStack, max_covariates: int = 3
     active = draw(arrays(np.bool_, (B, p), elements=st.booleans(), fill=st.just(True)))
     X = np.where(stack.mask[:, :, None] & active[:, None, :], X, junk(stack.seed, X.shape))
     return CoxDesign(time, event, stack.mask, stack.seed, X, active)
+
+
+# --- FHIR Observations (calculator.fhir, the FHIR API and the CDS Hooks service) --------
+#: The day the FHIR tests calculate on; Observation dates are drawn around it.
+FHIR_NOW = "2025-03-20T12:00:00+00:00"
+_FHIR_DAYS = [f"2025-03-{d:02d}" for d in range(1, 29)] + ["2025-01-02", "2024-12-01"]
+#: A plausible value per UCUM unit (mostly inside the calculator's limits).
+_PLAUSIBLE = {"g/dL": (1, 6), "g/L": (10, 60), "10*9/L": (0.1, 9), "10*3/uL": (0.1, 9),
+              "/uL": (100, 9000), "{cells}/uL": (100, 9000), "/mm3": (100, 9000),
+              "ng/mL": (0, 10000), "ug/L": (0, 10000), "[IU]/mL": (0, 8000),
+              "k[IU]/L": (0, 8000), "mg/dL": (0.2, 20), "umol/L": (3, 340), "{INR}": (0.8, 4),
+              "1": (0.8, 4), "{ratio}": (0.8, 4)}
+
+
+def fhir_value(low: float, high: float) -> st.SearchStrategy[Decimal]:
+    return st.integers(int(low * 100), int(high * 100)).map(lambda c: Decimal(c) / 100)
+
+
+@st.composite
+def fhir_observation(draw: st.DrawFn, field: str | None = None, *, clean: bool = False,
+                     patient: str = "p1") -> dict[str, Any]:
+    """An Observation as an EHR may send it: usually one of the calculator's LOINC codes,
+    a usable status, a day-precise date and a UCUM unit of that lab; unless ``clean``, now
+    and then a status not used, a partial or missing date, a unit the calculator does not
+    read, a comparator, a junk value or an invalid element."""
+    codes = [c for c in LAB_CODES if field is None or c.field == field]
+    lab = draw(st.sampled_from(codes))
+    code = lab.code
+    unit = draw(st.sampled_from(sorted(UCUM_UNITS[lab.field])))
+    value: object = draw(fhir_value(*_PLAUSIBLE[unit]))
+    status: object = draw(st.sampled_from(USABLE_STATUSES))
+    effective: dict[str, object] = {"effectiveDateTime": draw(st.sampled_from(_FHIR_DAYS))}
+    quantity: dict[str, object] = {"value": value, "system": "http://unitsofmeasure.org",
+                                   "code": unit, "unit": unit}
+    observation: dict[str, Any] = {
+        "resourceType": "Observation", "id": f"obs-{draw(st.integers(0, 10**6))}",
+        "status": status, "subject": {"reference": f"Patient/{patient}"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]}}
+    if not clean:
+        mischief = draw(st.integers(0, 59))
+        if mischief == 0:
+            observation["status"] = draw(st.sampled_from(
+                ["preliminary", "cancelled", "entered-in-error", "registered", "unknown",
+                 "bogus", ""]))
+        elif mischief == 1:
+            effective = draw(st.sampled_from([
+                {}, {"effectiveDateTime": "2025-03"}, {"effectiveDateTime": "2025"},
+                {"effectiveDateTime": "2025-13-01"}, {"effectiveDateTime": "2025-03-01T10:00"},
+                {"effectiveDateTime": "2025-03-19T23:30:00-05:00"},
+                {"effectivePeriod": {"start": "2025-03-10T08:00:00Z"}},
+                {"effectiveInstant": "2025-03-18T08:00:00.000Z"},
+                {"effectiveDateTime": "2025-04-30"}]))
+        elif mischief == 2:
+            quantity["code"] = draw(st.sampled_from(["mg/L", "%", "g/dl", "10^9/L", "",
+                                                     "umol/L", "ng/mL", "{INR}"]))
+        elif mischief == 3:
+            del quantity["code"]
+            del quantity["system"]
+        elif mischief == 4:
+            quantity["comparator"] = draw(st.sampled_from(["<", ">", "<=", "ad"]))
+        elif mischief == 5:
+            quantity["value"] = draw(anything)
+        elif mischief == 6:
+            observation["code"]["coding"][0]["code"] = draw(st.sampled_from(
+                [*NOT_USABLE_CODES, "2345-7", "718-7", "1751-7 ", ""]))
+        elif mischief == 7:
+            observation[draw(st.sampled_from(["valueQuantity", "bogusElement"]))] = \
+                draw(anything)
+        elif mischief == 8:
+            observation["subject"] = {"reference": "Patient/someone-else"}
+        elif mischief == 9:
+            quantity["value"] = draw(st.sampled_from([Decimal("1E+400"), Decimal("-3.5"),
+                                                      Decimal("0"), 10**30, "3,5"]))
+        elif mischief == 10:
+            observation.pop("valueQuantity", None)
+            quantity = {}
+            observation["dataAbsentReason"] = {"text": "not performed"}
+    observation.update(effective)
+    if quantity:
+        observation["valueQuantity"] = quantity
+    return observation
+
+
+@st.composite
+def fhir_bundles(draw: st.DrawFn, *, clean: bool = False, patient: str = "p1") -> object:
+    """A Bundle (or list) of a patient's lab Observations; usually the three required labs
+    are there, often with older or unused results beside them and bilirubin and INR; unless
+    ``clean``, now and then the Bundle itself is malformed."""
+    labs = ["albumin", "lymphocytes", "afp"]
+    labs = [f for f in labs if clean or draw(st.integers(0, 9)) > 0]
+    labs += draw(st.lists(st.sampled_from(["albumin", "lymphocytes", "afp", "bilirubin",
+                                           "inr"]), max_size=4))
+    resources: list[Any] = [draw(fhir_observation(f, clean=clean, patient=patient))
+                            for f in labs]
+    if not clean and draw(st.integers(0, 4)) == 0:
+        resources.append({"resourceType": "Patient", "id": patient})
+    shape = draw(st.integers(0, 19)) if not clean else 1
+    if shape == 0:
+        return resources
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset",
+                              "entry": [{"resource": r} for r in resources]}
+    if shape == 2:
+        bundle["entry"] = draw(anything)
+    elif shape == 3:
+        bundle["entry"].append(draw(st.sampled_from([{"resource": None}, "x", {},
+                                                     {"resource": {"resourceType": 5}},
+                                                     {"resource": {"resourceType": "Nope"}}])))
+    elif shape == 4:
+        bundle.pop("type")
+    elif shape == 5:
+        return draw(anything)
+    return bundle

@@ -11,16 +11,25 @@ import json
 import logging
 import re
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from flask import Flask
+from joserfc import jwt
+from joserfc.jwk import ECKey
 
+from tests.fhir_server_double import FhirServerDouble, running
 from tests.log_privacy import access_message_without_timing
 from tests.log_privacy import leaked as leaked_values
 from webui import create_app
+from webui.cds.config import BASE_URL_ENV, FHIR_SERVERS_ENV, ISSUERS_ENV, JWKS_ENV
 from webui.logs import ACCESS_LOGGER, QUEUE_LOGGER, QueueDepthSummary, summarise_queue_warnings
 from webui.serve_command import make_server, server_url, stop_server
 
@@ -166,3 +175,118 @@ def test_serving_installs_the_summary_once() -> None:
     first = summarise_queue_warnings()
     assert summarise_queue_warnings() is first
     assert [f for f in logger.filters if isinstance(f, QueueDepthSummary)] == [first]
+
+
+# --- FHIR input and the CDS Hooks service --------------------------------------------------
+#: The same distinctive values as FHIR Observations, and a patient id nobody types.
+PATIENT_ID = "pat-98765"
+FHIR_LABS = (("alb", "1751-7", "3.61", "g/dL"), ("lym", "731-0", "1237", "/uL"),
+             ("afp", "1834-1", "4321.5", "ng/mL"), ("bil", "1975-2", "2.87", "mg/dL"),
+             ("inr", "6301-6", "1.43", "{INR}"))
+EHR = "https://ehr.example.org"
+CDS_BASE = "https://calc.example.org"
+
+
+def fhir_bundle(*, broken: bool = False) -> dict[str, object]:
+    day = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
+    entries = [{"resource": {
+        "resourceType": "Observation", "id": f"{name}-{PATIENT_ID}", "status": "final",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "effectiveDateTime": day,
+        "valueQuantity": {"value": float(value), "system": "http://unitsofmeasure.org",
+                          "code": "mg/L" if broken and name == "alb" else unit}}}
+        for name, code, value, unit in FHIR_LABS]
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+
+def cds_calls(key: ECKey, server: FhirServerDouble) -> list[tuple[str, bytes, str]]:
+    """CDS Hooks calls (path, body, Authorization): with prefetch, with a lab that cannot be
+    read, from the FHIR server double, with a bad token."""
+    def token() -> str:
+        now = int(time.time())
+        return jwt.encode({"alg": "ES256", "typ": "JWT", "kid": "log-key"},
+                          {"iss": EHR, "aud": f"{CDS_BASE}/cds-services/hcc-prognosis",
+                           "exp": now + 60, "iat": now, "jti": str(uuid.uuid4())}, key,
+                          algorithms=["ES256"])
+
+    def hook(**extra: object) -> bytes:
+        return json.dumps({"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
+                           "context": {"userId": "Practitioner/1", "patientId": PATIENT_ID},
+                           **extra}).encode()
+    prefetch = {k: fhir_bundle() for k in ("albumin", "lymphocytes", "afp", "bilirubin",
+                                          "inr")}
+    spoilt = {**prefetch, "albumin": fhir_bundle(broken=True)}
+    server.observations = [e["resource"] for e in fhir_bundle()["entry"]]  # type: ignore
+    fetch = {"fhirServer": server.base, "fhirAuthorization": {
+        "access_token": server.token, "token_type": "Bearer", "expires_in": 60,
+        "scope": "user/Observation.read", "subject": "hcc-prognosis"}}
+    path = "/cds-services/hcc-prognosis"
+    return [(path, hook(prefetch=prefetch), token()), (path, hook(prefetch=spoilt), token()),
+            (path, hook(**fetch), token()), (path, hook(prefetch=prefetch), "Bearer x.y.z")]
+
+
+@pytest.fixture
+def cds_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        tuple[ECKey, FhirServerDouble]]:
+    key = ECKey.generate_key("P-256", parameters={"kid": "log-key"}, private=True)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
+    with running() as server:
+        monkeypatch.setenv(BASE_URL_ENV, CDS_BASE)
+        monkeypatch.setenv(ISSUERS_ENV, EHR)
+        monkeypatch.setenv(JWKS_ENV, str(jwks))
+        monkeypatch.setenv(FHIR_SERVERS_ENV, server.base)
+        yield key, server
+
+
+def assert_nothing_leaked(records: list[logging.LogRecord]) -> None:
+    assert any(r.name == ACCESS_LOGGER and "/cds-services/<service_id>" in r.getMessage()
+               for r in records)
+    for record in records:
+        text = record_text(record)
+        assert leaked(text) == [] and PATIENT_ID not in text and "98765" not in text, text
+
+
+def test_no_patient_value_in_logs_of_fhir_and_cds_calls(
+        everything_logged: pytest.LogCaptureFixture,
+        cds_environment: tuple[ECKey, FhirServerDouble]) -> None:
+    key, server = cds_environment
+    client = create_app({"TESTING": False}).test_client()
+    for broken in (False, True):
+        client.post("/api/v1/score/fhir", json={"bundle": fhir_bundle(broken=broken),
+                                                "extrahepatic_spread": True})
+    statuses = []
+    for path, body, token in cds_calls(key, server):
+        statuses.append(client.post(path, data=body, content_type="application/json",
+                                    headers={"Authorization": f"Bearer {token}"}).status_code)
+    assert statuses == [200, 200, 200, 401]
+    assert len(server.requests) == 5  # the FHIR server double was read
+    assert_nothing_leaked(everything_logged.records)
+
+
+def test_no_patient_value_in_logs_of_cds_calls_to_the_real_server(
+        everything_logged: pytest.LogCaptureFixture,
+        cds_environment: tuple[ECKey, FhirServerDouble]) -> None:
+    key, fhir_server = cds_environment
+    server = make_server("127.0.0.1", 0, threads=2)
+    url = server_url(server).rstrip("/")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    statuses = []
+    try:
+        for path, body, token in cds_calls(key, fhir_server):
+            request = urllib.request.Request(url + path, data=body, headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    statuses.append(answer.status)
+            except urllib.error.HTTPError as error:
+                statuses.append(error.code)
+                error.close()
+    finally:
+        stop_server(server)
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown()
+    assert statuses == [200, 200, 200, 401]
+    assert_nothing_leaked(everything_logged.records)

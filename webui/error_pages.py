@@ -12,6 +12,8 @@ from webui.forms import posted_form
 from webui.placed_errors import PlacedErrors
 
 API_PREFIX = "/api/"
+#: Paths answered with the error JSON rather than an HTML page.
+JSON_PREFIXES = (API_PREFIX, "/cds-services")
 
 _EXPLANATIONS: dict[int, str] = {
     400: "The request could not be read.",
@@ -34,7 +36,7 @@ def api_error(status: int, field: str | None, message: str,
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(API_PREFIX)
+    return request.path.startswith(JSON_PREFIXES)
 
 
 def _http_error(error: HTTPException) -> tuple[Response | str, int]:

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from calculator import __version__, published
 from calculator.child_pugh import ASCITES, CLASSES, ENCEPHALOPATHY
+from calculator.fhir import CODES, LOINC_SYSTEM, USABLE_STATUSES
 from calculator.lab_dates import MAX_AGE_DAYS
 from calculator.profile import REQUIRED
 from calculator.units import QUANTITIES
@@ -96,7 +97,10 @@ def _result_schema() -> dict[str, Any]:
                      "canonical_unit": _NULLABLE_TEXT,
                      "quality": {"type": "string",
                                  "enum": ["ok", "outside-study-range", "converted"]},
-                     "date": {"type": ["string", "null"], "format": "date"}})
+                     "date": {"type": ["string", "null"], "format": "date"},
+                     "source": _fhir_source()},
+                    required=["field", "entered", "unit", "value", "canonical_unit",
+                              "quality", "date"])
     model = _object({"source": text, "doi": text, "published_model_version": text,
                      "version": text})
     return _object({
@@ -117,6 +121,38 @@ def _result_schema() -> dict[str, Any]:
         "limit": text,
         "model": model,
     })
+
+
+def _fhir_source() -> dict[str, Any]:
+    """``inputs[].source``: the FHIR Observation an input was read from (FHIR input only)."""
+    text = {"type": "string"}
+    schema = _object({"resource_type": {"type": "string", "const": "Observation"},
+                      "id": _NULLABLE_TEXT, "system": {"type": "string", "const": LOINC_SYSTEM},
+                      "code": {"type": "string", "enum": list(CODES)}, "display": text,
+                      "status": {"type": "string", "enum": list(USABLE_STATUSES)},
+                      "effective": text,
+                      "unit_system": {"type": ["string", "null"]}, "unit": _NULLABLE_TEXT})
+    schema["description"] = ("Only in /api/v1/score/fhir results: the Observation read, its "
+                             "LOINC code, status, effective time as given and UCUM unit.")
+    return schema
+
+
+def _fhir_request_schema() -> dict[str, Any]:
+    schema = _object({
+        "bundle": {"type": ["object", "array"],
+                   "description": "A FHIR R4 Bundle (or a JSON list) of Observation "
+                                  "resources: the patient's labs, matched by LOINC code, "
+                                  "units read from UCUM codes. Per lab the latest final, "
+                                  "amended or corrected result is used."},
+        "extrahepatic_spread": {
+            "anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["yes", "no"]}],
+            "description": "extrahepatic metastasis present; not a lab, so given here"},
+        "ascites": {"type": "string", "enum": list(ASCITES)},
+        "encephalopathy": {"type": "string", "enum": list(ENCEPHALOPATHY)},
+    }, ["bundle", "extrahepatic_spread"], closed=True)
+    schema["description"] = ("A patient's labs as FHIR Observations and the inputs that are "
+                             "not labs.")
+    return schema
 
 
 def _error_schema() -> dict[str, Any]:
@@ -167,6 +203,27 @@ def openapi_document() -> dict[str, Any]:
                     "422": _json_response("Invalid inputs, every problem listed", error),
                 },
             }},
+            "/api/v1/score/fhir": {"post": {
+                "operationId": "scoreFhir",
+                "summary": "Score one patient from FHIR R4 Observations",
+                "description": (
+                    "The labs (albumin, lymphocytes, AFP; bilirubin and INR for "
+                    "Child-Pugh) come from the Observations, matched by LOINC code; "
+                    "each input's Observation is echoed in inputs[].source. Lab-date "
+                    f"warnings: older than {MAX_AGE_DAYS} days, in the future, or albumin "
+                    "and lymphocytes more than 7 days apart. A missing lab is named (422), "
+                    "never guessed."),
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _ref("ScoreFhirRequest")}}},
+                "responses": {
+                    "200": _json_response("The risk profile", "ScoreResult"),
+                    "400": _json_response("The body is not valid JSON", error),
+                    "413": _json_response("The body is too large", error),
+                    "415": _json_response("The body is not JSON", error),
+                    "422": _json_response("Invalid or missing FHIR data or inputs, every "
+                                          "problem listed", error),
+                },
+            }},
             "/api/v1/openapi.json": {"get": {
                 "operationId": "openapi",
                 "summary": "This document",
@@ -181,6 +238,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "components": {"schemas": {
             "ScoreRequest": _request_schema(),
+            "ScoreFhirRequest": _fhir_request_schema(),
             "ScoreResult": _result_schema(),
             "ErrorResponse": _error_schema(),
             "Health": _object({"status": {"type": "string", "const": "ok"},

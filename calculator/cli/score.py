@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from calculator.cli.errors import report_error, report_input_error
 from calculator.columns import column_key, repeated, sniff_delimiter
 from calculator.errors import InputError
+from calculator.fhir import CLINICAL_INPUTS, FhirScore, parse_json, score_fhir
 from calculator.formatting import interval, text_table
 from calculator.labels import ENDPOINT_NAMES, GROUP_NAMES, factor_name, label, with_unit
 from calculator.note import format_time
@@ -66,6 +67,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score every row of a CSV (one column per input name; comma, "
                              "semicolon or tab separated)")
     parser.add_argument("--out", metavar="FILE", help="with --csv: write here, not stdout")
+    parser.add_argument("--fhir", metavar="BUNDLE.json",
+                        help="read the labs from a FHIR R4 Bundle (or JSON list) of "
+                             "Observations; give --extrahepatic-spread (not a lab) and, for "
+                             "Child-Pugh, --ascites and --encephalopathy with it")
 
 
 def _flags_to_inputs(args: argparse.Namespace) -> dict[str, object]:
@@ -294,6 +299,8 @@ def _run_csv(args: argparse.Namespace, now: datetime) -> int:
 
 def run(args: argparse.Namespace) -> int:
     now = datetime.now().astimezone()  # the time of calculation; the core reads no clock
+    if args.fhir:
+        return _run_fhir(args, now)
     if args.csv:
         if _flags_to_inputs(args):
             return report_error(COMMAND, "give either --csv or the patient's values, "
@@ -305,9 +312,65 @@ def run(args: argparse.Namespace) -> int:
         profile = score(_flags_to_inputs(args), now)
     except InputError as err:
         return report_input_error(COMMAND, err, args.json)
+    return _print(json.dumps(profile.to_dict(), indent=2) if args.json
+                  else format_text(profile))
+
+
+def _print(text: str) -> int:
     try:
-        print(json.dumps(profile.to_dict(), indent=2) if args.json else format_text(profile))
+        print(text)
         sys.stdout.flush()
     except BrokenPipeError:  # the reader (e.g. head) stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+# --- FHIR ----------------------------------------------------------------------------
+#: Largest FHIR file read (a Bundle of a patient's recent labs is a few kilobytes).
+MAX_FHIR_BYTES = 10 * 1024 * 1024
+
+
+def _run_fhir(args: argparse.Namespace, now: datetime) -> int:
+    """``score --fhir bundle.json``: the labs from Observations, the rest from flags."""
+    given = _flags_to_inputs(args)
+    labs = sorted(k for k in given if k not in CLINICAL_INPUTS)
+    if labs or args.csv or args.out:
+        flags = ["--" + k.replace("_", "-") for k in labs] + (["--csv"] if args.csv else []) \
+            + (["--out"] if args.out else [])
+        return report_error(COMMAND, f"--fhir reads the labs from the file; leave out "
+                            f"{', '.join(flags)}", "with --fhir give only --extrahepatic-spread, "
+                            "--ascites and --encephalopathy")
+    try:
+        data = parse_json(_read_fhir_file(args.fhir))
+        result = score_fhir(data, given, now)
+    except CsvProblem as problem:
+        return report_error(COMMAND, str(problem))
+    except InputError as err:
+        return report_input_error(COMMAND, err, args.json)
+    return _print(json.dumps(result.to_dict(), indent=2) if args.json
+                  else f"{format_text(result.profile)}\n\n{_sources_text(result)}")
+
+
+def _read_fhir_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FHIR_BYTES + 1)
+    except FileNotFoundError:
+        raise CsvProblem(f"cannot find the FHIR file {path}") from None
+    except IsADirectoryError:
+        raise CsvProblem(f"the FHIR input {path} is a folder, not a JSON file") from None
+    except OSError as err:
+        raise CsvProblem(f"cannot read the FHIR file {path}: {err.strerror or err}") from None
+    if len(data) > MAX_FHIR_BYTES:
+        raise CsvProblem(f"the FHIR file {path} is larger than {MAX_FHIR_BYTES // 2**20} MiB; "
+                         "export the patient's recent lab Observations only")
+    return data.removeprefix(b"\xef\xbb\xbf")
+
+
+def _sources_text(result: FhirScore) -> str:
+    """Which Observation each lab was read from, for the text output."""
+    lines = ["Labs read from FHIR Observations:"]
+    for field, source in result.sources.items():
+        unit = f", UCUM {source.ucum_unit}" if source.ucum_unit else ""
+        lines.append(f"  {label(field)}: {source.described}, {source.status}{unit}")
+    return "\n".join(lines)
