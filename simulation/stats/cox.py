@@ -65,17 +65,17 @@ class CoxFit:
     coef : ndarray, shape (B, p)
         Log hazard ratios; 0.0 for inactive covariates, NaN for every active covariate
         of a cohort that could not be fitted at all (no deaths, singular information).
-        A separated coefficient is ``+inf`` or ``-inf`` when every direction in which
-        the partial likelihood rises without bound takes it that way (the supremum is
-        approached only as it goes there; a group without deaths: ``-inf``), and NaN
-        when its direction is not determined: some such directions take it up and
-        others down, so the supremum is approached with the coefficient at any value
-        and the data say nothing about it (nested separation: e.g. once one factor has
-        run off, the patients left at risk with the deaths hold a single value of
-        another). It is also NaN, as not worked out, where two or more coefficients of
-        a cohort with over ``MAX_SEPARATION_PAIRS`` (death, at-risk row) pairs are
-        separated. The value does not depend on the order of the rows and its sign turns
-        with the covariate (``x -> a x + c``, ``a < 0``). With
+        A separated coefficient is ``+inf`` (``-inf``) when every direction in which the
+        partial likelihood rises without bound raises (lowers) it or leaves it alone: the
+        supremum is approached only as it goes there (a group without deaths: ``-inf``).
+        It is NaN when some of those directions raise it and others lower it: the
+        supremum is then approached with the coefficient at any value, and the data say
+        nothing about it (nested separation: once one factor has run off, the patients
+        at risk with the deaths hold a single value of another; R's coxph then returns
+        an arbitrary finite number). It is also NaN, as not worked out, where two or more
+        coefficients of a cohort with over ``MAX_SEPARATION_PAIRS`` (death, at-risk row)
+        pairs are separated. The value does not depend on the order of the rows, and its
+        sign turns with the covariate (``x -> a x + c``, ``a < 0``). With
         :func:`simulation.stats.reference.cox_fit_lifelines` a separated coefficient is
         instead lifelines' last, large finite iterate.
     se : ndarray, shape (B, p)
