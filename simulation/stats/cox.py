@@ -25,8 +25,9 @@ scikit-survival's ``CoxPHOptimizer`` does):
   Hessian (information) at :math:`\\beta` in one pass;
 - :class:`_NewtonState` holds where the iteration of every cohort stands;
   :func:`_halve_rejected` (step-halving), :func:`_newton_step` and :func:`_stop` move it;
-- :func:`_monotone_coordinates`, :func:`_diverging_directions` and
-  :func:`_diagnose_separation` find the coefficients without a finite estimate;
+- :func:`_monotone_coordinates`, :func:`_diverging_directions`,
+  :func:`_undetermined_directions` and :func:`_diagnose_separation` find the
+  coefficients without a finite estimate and the way each runs off;
 - :func:`_estimates` turns the state into coefficients and standard errors.
 
 References
@@ -62,9 +63,21 @@ class CoxFit:
     Attributes
     ----------
     coef : ndarray, shape (B, p)
-        Log hazard ratios; 0.0 for inactive covariates, NaN where the cohort could not be
-        fitted at all. A separated coefficient holds the (large, finite) value at which the
-        iteration stopped: only its sign means anything.
+        Log hazard ratios; 0.0 for inactive covariates, NaN for every active covariate
+        of a cohort that could not be fitted at all (no deaths, singular information).
+        A separated coefficient is ``+inf`` (``-inf``) when every direction in which the
+        partial likelihood rises without bound raises (lowers) it or leaves it alone: the
+        supremum is approached only as it goes there (a group without deaths: ``-inf``).
+        It is NaN when some of those directions raise it and others lower it: the
+        supremum is then approached with the coefficient at any value, and the data say
+        nothing about it (nested separation: once one factor has run off, the patients
+        at risk with the deaths hold a single value of another; R's coxph then returns
+        an arbitrary finite number). It is also NaN, as not worked out, where two or more
+        coefficients of a cohort with over ``MAX_SEPARATION_PAIRS`` (death, at-risk row)
+        pairs are separated. The value does not depend on the order of the rows, and its
+        sign turns with the covariate (``x -> a x + c``, ``a < 0``). With
+        :func:`simulation.stats.reference.cox_fit_lifelines` a separated coefficient is
+        instead lifelines' last, large finite iterate.
     se : ndarray, shape (B, p)
         Standard errors, the square roots of the diagonal of the inverse observed
         information; NaN if inactive, separated or not estimable.
@@ -73,14 +86,18 @@ class CoxFit:
     ci_lower, ci_upper : ndarray, shape (B, p)
         95% Wald interval of the log hazard ratio, ``coef -+ 1.959964 se``.
     loglik : ndarray, shape (B,)
-        Efron partial log-likelihood at the estimate.
+        Efron partial log-likelihood at the estimate (with separated coefficients, where
+        the iteration stopped, near its supremum).
     converged : ndarray of bool, shape (B,)
         The iteration met its stopping rule with a finite, invertible information for the
         coefficients that are not separated. A cohort with no events, too few rows or a
-        singular information matrix is not converged and has NaN estimates.
+        singular information matrix is not converged and has NaN estimates. Singular
+        means zero up to round-off at the start: a covariate constant within the risk
+        set of every death, or collinear with the others there (``PIVOT_TOLERANCE``),
+        whatever its scale and origin.
     separated : ndarray of bool, shape (B, p)
-        The coefficient diverges: the partial likelihood keeps rising as it goes to plus
-        or minus infinity (monotone likelihood), so there is no finite estimate.
+        The coefficient has no finite estimate: it changes along some direction in which
+        the partial likelihood rises without bound (monotone likelihood).
     n_iter : ndarray of int, shape (B,)
         Newton-Raphson iterations used.
     n, events : ndarray of int, shape (B,)
@@ -131,7 +148,19 @@ def wald_fit(coef: np.ndarray, se: np.ndarray, loglik: np.ndarray,
 #: however large the stack (see benchmarks/bench_cox.py).
 CHUNK_ROWS = 65_536
 
-#: A pivot of the information matrix below this share of its diagonal entry counts as zero.
+#: A pivot of the information matrix at or below this share of its scale counts as zero.
+#: At the start (coefficients 0) the scale is the covariate's
+#: :math:`M = \\sum_i a_{2,i}/a_{0,i}` (:attr:`EfronObjective.moment`), the size of the
+#: terms whose difference is the information: the computed information is a difference
+#: of sums of at most ``n`` + deaths terms of that size, so its round-off is below about
+#: :math:`4 n u M` (:math:`u = 1.1 \\cdot 10^{-16}`; Higham, Accuracy and Stability of
+#: Numerical Algorithms, 2nd ed. 2002, section 4.2), under ``1e-10 M`` for cohorts of up
+#: to 2 x 10^5 rows. An information that small is zero up to round-off (the covariate is
+#: constant within every death's risk set, or collinear with the others there): the fit
+#: is singular. Covariates are standardised within the cohort, so the test does not
+#: change with ``x -> a x + c``. Later in the iteration the scale is the diagonal of the
+#: information at the start, and a pivot below the tolerance means that the information
+#: has vanished because the coefficient is running off to infinity.
 PIVOT_TOLERANCE = 1e-10
 
 #: Step-halvings allowed in a row before a cohort stops (the step is then ~1e-9 of a
@@ -200,8 +229,9 @@ def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None,
     -------
     CoxFit
         ``converged`` is False, with NaN estimates, for a cohort without deaths or whose
-        information matrix is singular at the start (a constant covariate, collinear
-        covariates, too few rows), and False if ``max_iter`` is reached. ``separated``
+        information matrix is singular at the start (a covariate constant, or covariates
+        collinear, within every death's risk set, up to round-off: ``PIVOT_TOLERANCE``;
+        too few rows), and False if ``max_iter`` is reached. ``separated``
         marks the coefficients with no finite estimate:
 
         1. the exact single-covariate rule of :func:`_monotone_coordinates`: every
@@ -213,8 +243,11 @@ def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None,
            after the log-likelihood stopped rising, or ``max_iter``), the exact linear
            programme of :func:`_diverging_directions` names the coefficients involved.
 
-        A separated coefficient keeps the (large) value reached, so only its sign means
-        anything, with NaN se, z, p and interval; the other coefficients are estimated
+        A separated coefficient is :math:`\\pm\\infty` in the one direction in which
+        every direction of monotone likelihood takes it, or NaN if they take it both
+        ways (see :class:`CoxFit`; where one coefficient is separated, rule 1 gives the
+        direction; with more, :func:`_undetermined_directions` or the linear programmes
+        decide), with NaN se, z, p and interval; the other coefficients are estimated
         at the limit, with standard errors from their own block of the information, and
         ``converged`` says whether that limit was reached. ``CoxFit.finite`` is
         converged with no separated coefficient.
@@ -267,9 +300,9 @@ def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndar
                         np.zeros((B, p), dtype=bool), np.zeros(B, dtype=int), n_used, events)
     stack = sort_stack(time, event, X, mask, active)
     monotone = _monotone_coordinates(stack, active)
-    state = _maximise(stack, active, monotone, tol, max_iter)
-    separated, converged = _diagnose_separation(stack, active, monotone, state)
-    coef, se, loglik = _estimates(stack, active, separated, state)
+    state = _maximise(stack, active, monotone != 0, tol, max_iter)
+    separated, direction, converged = _diagnose_separation(stack, active, monotone, state)
+    coef, se, loglik = _estimates(stack, active, separated, direction, state)
     return wald_fit(coef, se, loglik, converged, separated, state.n_iter, n_used, events)
 
 
@@ -448,10 +481,13 @@ class EfronObjective:
     loglik: np.ndarray       # (B,) log-likelihood
     score: np.ndarray        # (B, p) gradient
     information: np.ndarray  # (B, p, p) negative Hessian
+    moment: np.ndarray       # (B, p) sum over deaths of a_2 / a_0: the size of the terms
+    #                          whose difference is the information's diagonal
 
     def __getitem__(self, keep: np.ndarray) -> EfronObjective:
         """The same for the cohorts ``keep`` only."""
-        return EfronObjective(self.loglik[keep], self.score[keep], self.information[keep])
+        return EfronObjective(self.loglik[keep], self.score[keep], self.information[keep],
+                              self.moment[keep])
 
 
 def efron_objective(stack: SortedStack, beta: np.ndarray) -> EfronObjective:
@@ -478,15 +514,20 @@ def efron_objective(stack: SortedStack, beta: np.ndarray) -> EfronObjective:
             = \\sum_i \\Big[\\frac{a_{2,i}}{a_{0,i}}
             - \\frac{a_{1,i} a_{1,i}^\\top}{a_{0,i}^2}\\Big]
 
-    (Efron 1977 [1]_; Therneau & Grambsch 2000 [2]_). All three come from one pass: :math:`a_0`
-    and :math:`a_1` are prefix sums over the time-descending rows read at the risk-set
-    ends, less :math:`r/d` times a difference of the same prefix sums for the tie
-    (:func:`_efron_risk_sums`); the terms linear in :math:`a_1` and :math:`a_2` are one
-    weighted sum over rows, :math:`\\sum_j w_j c_j x_j^{\\otimes k}`, with
-    :math:`c_j` from :func:`_row_weights`. The weights are shifted by each cohort's
-    largest :math:`\\eta`, which cancels in the ratios and comes back in :math:`\\ell`.
-    A risk set whose weights all underflow gives a non-finite log-likelihood, which
-    the step-halving rejects.
+    (Efron 1977 [1]_; Therneau & Grambsch 2000 [2]_). A diagonal entry of the information
+    is a difference of two non-negative sums, of :math:`a_{2,i}/a_{0,i}` and of
+    :math:`(a_{1,i}/a_{0,i})^2`; the first, :math:`M = \\sum_i a_{2,i}/a_{0,i}`
+    (``moment``), bounds both (Cauchy-Schwarz), so it sets the scale of the entry's
+    round-off error.
+
+    All three come from one pass: :math:`a_0` and :math:`a_1` are prefix sums over the
+    time-descending rows read at the risk-set ends, less :math:`r/d` times a difference
+    of the same prefix sums for the tie (:func:`_efron_risk_sums`); the terms linear in
+    :math:`a_1` and :math:`a_2` are one weighted sum over rows,
+    :math:`\\sum_j w_j c_j x_j^{\\otimes k}`, with :math:`c_j` from :func:`_row_weights`.
+    The weights are shifted by each cohort's largest :math:`\\eta`, which cancels in the
+    ratios and comes back in :math:`\\ell`. A risk set whose weights all underflow gives
+    a non-finite log-likelihood, which the step-halving rejects.
 
     References
     ----------
@@ -524,8 +565,9 @@ def efron_objective(stack: SortedStack, beta: np.ndarray) -> EfronObjective:
         # Batched matrix products: far faster than numpy's reductions over the middle axis.
         score = stack.x_events - np.matmul(weight, stack.x)[:, 0, :]
         information = np.matmul(stack.x.transpose(0, 2, 1) * weight, stack.x)
+        moment = np.diagonal(information, axis1=1, axis2=2).copy()
         information -= np.matmul(means.transpose(0, 2, 1), means)[:, 1:, 1:]   # valid^2 = valid
-    return EfronObjective(loglik, score, information)
+    return EfronObjective(loglik, score, information, moment)
 
 
 def _risk_weights(stack: SortedStack, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -594,11 +636,13 @@ def _cholesky(information: np.ndarray, free: np.ndarray, reference: np.ndarray
     """Lower factor ``L`` (B, p, p) of the information over the ``free`` covariates.
 
     A batched Cholesky factorisation written as a loop over the (few) covariates. A
-    covariate whose pivot falls to ``PIVOT_TOLERANCE`` times its ``reference`` diagonal
-    (the information at the start) or below is dropped from the system: it is constant,
-    collinear with earlier covariates, or (later in the iteration) carries no
-    information left because its coefficient is running off to infinity. Returns ``L``
-    (identity rows and columns for dropped covariates) and the bool ``usable`` (B, p).
+    covariate whose pivot falls to ``PIVOT_TOLERANCE`` times its ``reference`` scale
+    (B, p) or below is dropped from the system: it is constant or collinear with earlier
+    covariates within the risk sets (at the start, where the scale is
+    :attr:`EfronObjective.moment`), or (later in the iteration, where it is the diagonal
+    of the information at the start) carries no information left because its coefficient
+    is running off to infinity. Returns ``L`` (identity rows and columns for dropped
+    covariates) and the bool ``usable`` (B, p).
     """
     B, p = free.shape
     L = np.zeros((B, p, p))
@@ -747,9 +791,11 @@ def _newton_step(state: _NewtonState, cohorts: np.ndarray, objective: EfronObjec
     The step is :math:`I(\\beta)^{-1} U(\\beta)` over the active covariates whose
     information has not vanished (:func:`_cholesky`); the next trial is
     :math:`\\beta` plus the step. A covariate dropped from the system at the first
-    iteration makes the information singular (constant or collinear covariates: the
-    cohort stops); dropped later, its coefficient is running off to infinity and is
-    frozen (and the cohort suspect, unless a single-covariate rule explains it).
+    iteration, its pivot zero up to round-off (``PIVOT_TOLERANCE`` times its
+    :attr:`EfronObjective.moment`), makes the information singular (constant or
+    collinear covariates within the risk sets: the cohort stops); dropped later, its
+    coefficient is running off to infinity and is frozen (and the cohort suspect, unless
+    a single-covariate rule explains it).
     Returns the step (len(cohorts), p).
     """
     state.beta[cohorts] = state.trial[cohorts]
@@ -757,7 +803,8 @@ def _newton_step(state: _NewtonState, cohorts: np.ndarray, objective: EfronObjec
     state.information[cohorts] = objective.information
     state.halvings[cohorts] = 0
     free = active[cohorts] & ~state.frozen[cohorts]
-    L, usable = _cholesky(objective.information, free, state.reference[cohorts])
+    scale = objective.moment if first else state.reference[cohorts]
+    L, usable = _cholesky(objective.information, free, scale)
     step = _solve(L, usable, objective.score)
     state.step[cohorts] = step
     state.usable[cohorts] = usable
@@ -804,15 +851,17 @@ def _stop(state: _NewtonState, cohorts: np.ndarray, gain: np.ndarray, step: np.n
 # ---------------------------------------------------------------------------------------
 
 def _monotone_coordinates(stack: SortedStack, active: np.ndarray) -> np.ndarray:
-    """Covariates (B, p) along which the partial likelihood rises without bound.
+    """Covariates along which the partial likelihood rises without bound, with the way.
 
     The Efron (and Breslow) log-likelihood is non-decreasing in :math:`\\beta_k` for every
     value of the other coefficients iff each death has the largest :math:`x_k` of its risk
     set (all rows with time >= the death's time, tied rows included), and then strictly
     increasing iff some risk set of a death also holds a smaller :math:`x_k`: the
-    coefficient then runs off to :math:`+\\infty` (monotone likelihood, Bryson & Johnson
-    1981; Heinze & Schemper 2001). Mirror image for :math:`-\\infty`. For a binary factor
-    this is "one group has no deaths while the other still has members at risk".
+    likelihood keeps rising as the coefficient goes to :math:`+\\infty` (monotone
+    likelihood, Bryson & Johnson 1981; Heinze & Schemper 2001). Mirror image for
+    :math:`-\\infty`. For a binary factor this is "one group has no deaths while the
+    other still has members at risk". Returns int8 (B, p): +1 (towards
+    :math:`+\\infty`), -1 (towards :math:`-\\infty`) or 0 (neither).
     """
     B, n, p = stack.x.shape
     # Risk sets are prefixes of the time-descending rows (rows that do not enter come
@@ -831,73 +880,141 @@ def _monotone_coordinates(stack: SortedStack, active: np.ndarray) -> np.ndarray:
 
     up = (deaths_where(x < risk_max) == 0) & (deaths_where(risk_min < x) > 0)
     down = (deaths_where(x > risk_min) == 0) & (deaths_where(risk_max > x) > 0)
-    return (up | down) & active & (stack.deaths > 0)[:, None]
+    fitted = active & (stack.deaths > 0)[:, None]
+    return (up & fitted).astype(np.int8) - (down & fitted)
 
 
 def _diagnose_separation(stack: SortedStack, active: np.ndarray, monotone: np.ndarray,
-                         state: _NewtonState) -> tuple[np.ndarray, np.ndarray]:
-    """Separated coefficients (B, p) and converged cohorts (B,) once the iteration ends.
+                         state: _NewtonState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Separated coefficients, their directions (B, p) and converged cohorts (B,).
 
-    Separated: the ``monotone`` coordinates, and in a cohort that diverged along a
-    combination of covariates (suspect, or still running at ``max_iter``) the
-    coefficients :func:`_diverging_directions` names. Converged: stopped by a rule, not
-    singular, and any suspected divergence explained.
+    Separated: the coordinates of the ``monotone`` rule (:func:`_monotone_coordinates`),
+    and in a cohort that diverged along a combination of covariates (suspect, or still
+    running at ``max_iter``) the coefficients that :func:`_diverging_directions` finds
+    in a direction of monotone likelihood. Direction of a separated coefficient: +1 or
+    -1 where every direction of monotone likelihood moves it that way, NaN where some
+    move it up and others down (not determined); 0 for the others. It comes from the
+    linear programmes of :func:`_diverging_directions` in a suspect cohort, and
+    otherwise from the monotone rule, checked by :func:`_undetermined_directions` where
+    two or more coefficients are separated. Converged: stopped by a rule, not singular,
+    and any suspected divergence explained.
     """
     singular = state.singular
     suspect = state.suspect | (state.running & (stack.deaths > 0) & ~singular)
-    separated = monotone & active & ~singular[:, None]
+    separated = (monotone != 0) & active & ~singular[:, None]
+    direction = np.where(separated, monotone, 0).astype(float)
     explained = np.zeros(singular.shape, dtype=bool)
     for b in np.flatnonzero(suspect & ~singular):
-        support = _diverging_directions(stack.x[b], stack.entered[b], stack.died[b],
-                                        stack.last[b], active[b])
+        support, direction[b] = _diverging_directions(
+            stack.x[b], stack.entered[b], stack.died[b], stack.last[b], active[b], monotone[b])
         explained[b] = support.any()
         separated[b] |= support
+    for b in np.flatnonzero(~suspect & ~singular & (separated.sum(axis=1) > 1)):
+        direction[b, _undetermined_directions(stack.x[b], stack.entered[b], stack.died[b],
+                                              stack.last[b], separated[b])] = np.nan
     converged = state.stopped & ~singular & (~suspect | explained)
-    return separated, converged
+    return separated, direction, converged
+
+
+def _risk_pairs(x: np.ndarray, entered: np.ndarray, died: np.ndarray, last: np.ndarray
+                ) -> np.ndarray | None:
+    """:math:`x_j - x_i` for every death :math:`i` and every row :math:`j` of its risk set
+    (one cohort's rows of :class:`SortedStack`, a death's risk set being the rows up to
+    ``last`` of its row), or None beyond ``MAX_SEPARATION_PAIRS`` pairs."""
+    deaths = np.flatnonzero(died)
+    if sum(int(entered[:last[i] + 1].sum()) for i in deaths) > MAX_SEPARATION_PAIRS:
+        return None
+    return np.concatenate([x[:last[i] + 1][entered[:last[i] + 1]] - x[i] for i in deaths])
+
+
+def _undetermined_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
+                             last: np.ndarray, separated: np.ndarray) -> np.ndarray:
+    """Separated coefficients (p,) whose direction is not determined (one cohort).
+
+    In a cohort that is not suspect, the separated coefficients :math:`S` all follow the
+    monotone rule (:func:`_monotone_coordinates`, signs :math:`s_k`: :math:`s_k e_k` lies
+    in :math:`C`, the cone of directions of monotone likelihood of
+    :func:`_diverging_directions`) and every direction in :math:`C` lies in their span.
+    Then :math:`C = \\{d : d^\\top a \\ge 0\\}`
+    over the rows :math:`a = s \\odot (x_i - x_j)_S \\ge 0` (death :math:`i`, :math:`j`
+    in its risk set), and :math:`C` holds a :math:`d` with :math:`s_k d_k < 0` iff every
+    row with :math:`a_k > 0` has another positive entry (take :math:`d_k = -s_k` and
+    :math:`d_m = s_m M` for the others, :math:`M` large). So the direction of
+    :math:`\\beta_k` is determined iff some death has in its risk set a patient who
+    differs from it, among the separated covariates, in :math:`x_k` alone. Beyond
+    ``MAX_SEPARATION_PAIRS`` pairs every separated coefficient counts as undetermined.
+    Arguments are one cohort's rows of :class:`SortedStack`.
+    """
+    cols = np.flatnonzero(separated)
+    undetermined = np.zeros(separated.shape, dtype=bool)
+    pairs = _risk_pairs(x[:, cols], entered, died, last)
+    if pairs is None:
+        undetermined[cols] = True
+        return undetermined
+    differs = pairs != 0
+    alone = differs[differs.sum(axis=1) == 1]
+    undetermined[cols] = ~alone.any(axis=0)
+    return undetermined
 
 
 def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
-                          last: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Covariates that take part in a direction of monotone likelihood (one cohort).
+                          last: np.ndarray, free: np.ndarray, known: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Covariates that take part in a direction of monotone likelihood, and which way.
 
     The partial likelihood rises without bound along a direction :math:`d` iff
     :math:`d^\\top (x_i - x_j) \\ge 0` for every death :math:`i` and every :math:`j` in
-    its risk set; with a non-singular information such a :math:`d \\ne 0` makes it
-    strictly increasing, so no finite maximum exists and exactly the coefficients with
-    :math:`d_k \\ne 0` for some such :math:`d` run off to infinity. For each covariate
-    two linear programmes, :math:`\\max \\pm d_k` subject to those constraints and
-    :math:`|d| \\le 1`, tell whether it takes part (Albert & Anderson 1984 for the
-    logistic analogue; Heinze & Schemper 2001).
+    its risk set. These directions form a convex cone :math:`C`; with a non-singular
+    information it holds no line (no :math:`d \\ne 0` leaves the likelihood constant), so
+    every :math:`d \\ne 0` in :math:`C` makes it strictly increasing, no finite maximum
+    exists, and exactly the coefficients with :math:`d_k \\ne 0` for some :math:`d \\in C`
+    run off to infinity (Albert & Anderson 1984 for the logistic analogue; Heinze &
+    Schemper 2001). Two linear programmes per covariate, :math:`\\max \\pm d_k` over
+    :math:`C` with :math:`|d| \\le 1`, tell whether :math:`C` holds a :math:`d` with
+    :math:`d_k > 0` and one with :math:`d_k < 0` (an optimum found on the way answers
+    these questions for the other covariates too). With only the first, every way to the
+    supremum of the likelihood takes :math:`\\beta_k` to :math:`+\\infty` (direction +1);
+    with only the second to :math:`-\\infty` (-1); with both, the supremum is approached
+    with :math:`\\beta_k` going up, down or staying anywhere (its profile likelihood is
+    flat there), so its direction is not determined (NaN).
 
-    Used only for the rare cohorts whose Newton-Raphson iteration diverged along a
-    combination of covariates that the exact single-covariate rule did not explain.
-    Arguments are one cohort's rows of :class:`SortedStack` (time-descending, so a
-    death's risk set is the rows up to ``last`` of its row).
+    Directions are searched among the ``free`` covariates (the others are not fitted).
+    ``known`` (p,) are the signs of :func:`_monotone_coordinates` (+1:
+    :math:`e_k \\in C`), which need no programme; with a single free covariate,
+    :math:`C` is then that ray. Used only for the rare cohorts whose Newton-Raphson
+    iteration diverged along a combination of covariates that the single-covariate rule
+    did not explain. Beyond ``MAX_SEPARATION_PAIRS`` (death, at-risk row) pairs no
+    programme is run: every free covariate takes part, with direction NaN unless it is a
+    single free covariate with a known sign. Arguments are one cohort's rows of
+    :class:`SortedStack` (time-descending, so a death's risk set is the rows up to
+    ``last`` of its row). Returns ``support`` (p,) bool and ``direction`` (p,): +1, -1,
+    NaN, or 0 outside the support.
     """
     cols = np.flatnonzero(free)
+    up, down = known[cols] > 0, known[cols] < 0
     support = np.zeros(free.shape, dtype=bool)
-    deaths = np.flatnonzero(died)
-    pairs = sum(int(entered[:last[i] + 1].sum()) for i in deaths)
-    if pairs > MAX_SEPARATION_PAIRS:
-        support[cols] = True
-        return support
-    z = x[:, cols]
-    blocks = [z[:last[i] + 1][entered[:last[i] + 1]] - z[i] for i in deaths]
-    constraints = np.unique(np.concatenate(blocks), axis=0)
-    constraints = constraints[np.abs(constraints).max(axis=1) > 0]
-    if len(constraints) == 0:
-        return support
-    bounds = [(-1.0, 1.0)] * cols.size
-    for position, k in enumerate(cols):
-        for sign in (1.0, -1.0):
-            objective = np.zeros(cols.size)
-            objective[position] = -sign
-            result = linprog(objective, A_ub=constraints, b_ub=np.zeros(len(constraints)),
-                             bounds=bounds, method="highs")
-            if result.status == 0 and -result.fun > 1e-7:
-                support[k] = True
-                break
-    return support
+    direction = np.zeros(free.shape)
+    if cols.size > 1 or not (up | down).any():   # else C is the ray of the known sign
+        pairs = _risk_pairs(x[:, cols], entered, died, last)
+        if pairs is None:                          # not computed: any covariate, any way
+            up[:], down[:] = True, True
+        else:
+            constraints = np.unique(pairs, axis=0)
+            constraints = constraints[np.abs(constraints).max(axis=1) > 0]
+            for position in range(cols.size if len(constraints) else 0):
+                for sign, found in ((1.0, up), (-1.0, down)):
+                    if not found[position]:
+                        objective = np.zeros(cols.size)
+                        objective[position] = -sign
+                        result = linprog(objective, A_ub=constraints,
+                                         b_ub=np.zeros(len(constraints)),
+                                         bounds=[(-1.0, 1.0)] * cols.size, method="highs")
+                        if result.status == 0:   # the optimum is a witness for others
+                            up |= result.x > 1e-7
+                            down |= result.x < -1e-7
+    support[cols] = up | down
+    direction[cols] = np.where(up & down, np.nan, up.astype(float) - down)
+    return support, direction
 
 
 # ---------------------------------------------------------------------------------------
@@ -905,19 +1022,24 @@ def _diverging_directions(x: np.ndarray, entered: np.ndarray, died: np.ndarray,
 # ---------------------------------------------------------------------------------------
 
 def _estimates(stack: SortedStack, active: np.ndarray, separated: np.ndarray,
-               state: _NewtonState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               direction: np.ndarray, state: _NewtonState
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Coefficients, standard errors and log-likelihoods on the original scale.
 
-    A cohort that stopped by a rule gets its last Newton step, except on separated
-    coefficients. Standard errors are the square roots of the diagonal of the inverse
-    information over the estimable coefficients (usable, not separated), divided by the
-    standardising scale. Cohorts without deaths or with a singular information get NaN.
+    A cohort that stopped by a rule gets its last Newton step. A separated coefficient
+    is :math:`\\pm\\infty` in its ``direction`` (:func:`_diagnose_separation`), NaN
+    where that is not determined. Standard errors are the square roots of the diagonal
+    of the inverse information over the estimable coefficients (usable, not separated),
+    divided by the standardising scale. Cohorts without deaths or with a singular
+    information get NaN.
     """
     singular = state.singular
     estimable = state.usable & ~separated & ~singular[:, None]
     inverse = _inverse(*_cholesky(state.information, estimable, state.reference))
     final = state.beta + np.where(estimable & state.stopped[:, None], state.step, 0.0)
     coef = np.where(active, final / stack.scale, 0.0)
+    infinite = np.where(np.isnan(direction), np.nan, np.copysign(np.inf, direction))
+    coef = np.where(separated, infinite, coef)
     variance = np.diagonal(inverse, axis1=1, axis2=2) / stack.scale ** 2
     se = np.where(estimable & (variance > 0), np.sqrt(np.maximum(variance, 0.0)), np.nan)
     blank = (stack.deaths == 0) | singular
