@@ -1,9 +1,8 @@
-"""The two-group log-rank test and its statistic over cut-offs (simulation.stats.logrank).
+"""The two-group log-rank test (simulation.stats.logrank).
 
 Reference: lifelines 0.30 ``statistics.logrank_test``; a 4-patient example worked by
-hand from the Mantel-Haenszel formulas. The scan over cut-offs (``logrank_z_at_cutoffs``)
-equals the test at every cut-off whatever its blocks, rows and stack: property tests in
-``test_stats_properties.py``.
+hand from the Mantel-Haenszel formulas; R's ``survdiff`` in ``test_r_survival.py``;
+invariance properties in ``test_stats_properties.py``.
 """
 
 import numpy as np

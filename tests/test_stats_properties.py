@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 
 from simulation.stats.cox import CoxFit, cox_fit
 from simulation.stats.km import km_curve, km_median
-from simulation.stats.logrank import logrank_test, logrank_z_at_cutoffs
+from simulation.stats.logrank import logrank_test
 from simulation.stats.roc import roc_auc, roc_curve, youden_cutoff
 from tests.strategies import (
     CoxDesign,
@@ -264,43 +264,6 @@ def test_logrank_is_symmetric_in_the_groups_and_reads_only_the_order_of_times(
     np.testing.assert_array_equal(swapped.events, r.events[..., ::-1])
     # 2 t + 1 keeps the order of the times (and is exact on quarter months).
     assert_same(logrank(stack, time=2 * stack.time + 1), r, **EXACT)
-
-
-def scan(s: MarkerStack, max_cells: int | None = None, **changes: Any) -> np.ndarray:
-    s = replace(s, **changes)
-    blocks = {} if max_cells is None else {"max_cells": max_cells}
-    return logrank_z_at_cutoffs(s.time, s.event, s.marker, s.cutoffs, s.mask, **blocks)
-
-
-@given(marked_stacks, st.integers(1, 4000))
-@example(marked_of(EMPTY_NEXT_TO_ONE.time, EMPTY_NEXT_TO_ONE.event, [[40, 41], [40, 41]],
-                   [[40, 41, NAN], [41, 40, 39]], EMPTY_NEXT_TO_ONE.mask), 1)
-@example(marked_of([1, 2, 3, 4], [1, 1, 1, 1], [40, 40, 40, 40], [40, 40.5, NAN]), 1)
-def test_scan_is_the_logrank_test_at_each_cutoff_whatever_the_blocks_rows_or_stack(
-        stack: MarkerStack, max_cells: int) -> None:
-    z = scan(stack)
-    # The log-rank test of marker < c at every cut-off c, as one stack of (B, K) tests.
-    cuts = stack.cutoffs[:, :, None]
-    with np.errstate(invalid="ignore"):
-        low = np.where(np.isfinite(stack.marker[:, None, :]),
-                       stack.marker[:, None, :] < cuts, np.nan)
-    direct = logrank_test(*np.broadcast_arrays(stack.time[:, None, :],
-                                               stack.event[:, None, :], low,
-                                               stack.mask[:, None, :]))
-    np.testing.assert_allclose(z, np.where(np.isnan(stack.cutoffs), np.nan, direct.z),
-                               equal_nan=True, **SUMS)
-    # Blocks of any size (max_cells from 1 cell up), rows in any order.
-    np.testing.assert_allclose(scan(stack, max_cells), z, equal_nan=True, **SUMS)
-    np.testing.assert_allclose(scan(shuffled(stack)), z, equal_nan=True, **SUMS)
-    # Each cohort alone, without its left-out rows; left-out rows as missing markers.
-    for b in range(stack.time.shape[0]):
-        keep = stack.mask[b]
-        alone = logrank_z_at_cutoffs(stack.time[b, keep], stack.event[b, keep],
-                                     stack.marker[b, keep], stack.cutoffs[b])
-        np.testing.assert_allclose(alone, z[b], equal_nan=True, **SUMS)
-    gappy = np.where(stack.mask, stack.marker, np.nan)
-    np.testing.assert_allclose(scan(stack, marker=gappy, mask=np.ones_like(stack.mask)), z,
-                               equal_nan=True, **SUMS)
 
 
 # ---------------------------------------------------------------------------------------
