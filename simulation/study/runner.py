@@ -4,8 +4,9 @@ The replicates of a scenario are cut into fixed blocks of ``chunk_size``
 (``[k C, (k + 1) C)``). A block is the unit of work: its cohorts are generated (each from
 its own seed, :mod:`simulation.study.seeds`), stacked and analysed together by each of
 the study's methods (:func:`simulation.paper.methods.analyze_stack`; all of them unless
-:attr:`StudyConfig.methods` names fewer), so the fast engine fits a whole block per call. Blocks are always complete, whatever the replicate count, and only the main process
-writes to the study file, one transaction per replicate (:mod:`simulation.study.store`). So a
+:attr:`StudyConfig.methods` names fewer), so the fast engine fits a whole block per call.
+Blocks are always complete, whatever the replicate count, and only the main process writes
+to the study file, one transaction per replicate (:mod:`simulation.study.store`). So a
 replicate's results do not depend on the worker count, the order in which blocks finish,
 the executor (process pool, Dask, or none), or on a resume after an interruption; a
 resumed block is recomputed whole and only its missing replicates are written.
