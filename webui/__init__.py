@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from calculator import __version__, published
 from calculator.labels import LABELS
-from webui import api, health, views
+from webui import api, evidence_view, health, views
 from webui.error_pages import register_error_handlers
 from webui.field_help import field_help
 from webui.forms import DISPLAY_ORDER, UNIT_FIELDS, options
@@ -68,6 +68,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(evidence_view.bp)
     register_error_handlers(app)
     register_filters(app)
     app.jinja_env.globals.update(

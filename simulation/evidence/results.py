@@ -173,7 +173,8 @@ def read_evidence(path: str | os.PathLike[str],
         fingerprint = store.fingerprint() or {}
         families = designed_families(store)
         if "published" not in families:
-            raise StudyFileError(path, f"{os.fspath(path)!r} holds no evidence simulation",
+            raise StudyFileError(os.fspath(path), f"{os.fspath(path)!r} holds no evidence "
+                                 "simulation",
                                  "write one with 'hcc-prognosis evidence'")
         replicates = {name: sum(store.replicate_counts(name).values())
                       for name, _, _ in store.scenarios()}
