@@ -25,7 +25,7 @@ from simulation.study.store import Store
 pytestmark = pytest.mark.slow
 
 #: Small enough to run in seconds, large enough for belts (>= 40 estimates) at most points.
-BUDGET = Budget(replicates=100, anchor_replicates=200, reported_target=20, max_replicates=200,
+BUDGET = Budget(replicates=100, anchor_replicates=200, reported_target=30, max_replicates=300,
                 chunk_size=100)
 
 
@@ -70,7 +70,7 @@ def test_points_with_few_reports_get_more_replicates(built) -> None:
     _, document = built
     more = document["provenance"]["replicates_otherwise"]
     grid_more = {name: n for name, n in more.items() if name.startswith("ev-")}
-    assert grid_more and set(grid_more.values()) == {BUDGET.max_replicates}
+    assert grid_more and set(grid_more.values()) <= {200, 300}  # whole blocks, at most 300
     assert more.get("tog2025") == BUDGET.anchor_replicates
     assert document["provenance"]["replicates_per_scenario"] == BUDGET.replicates
 
@@ -119,7 +119,7 @@ def test_top_up_plan_rounds_to_blocks_and_caps() -> None:
     a, b, c = (GridPoint("published", "afp", k) for k in (0, 5, 10))
     plan = top_up_plan({a: (0, 2000), b: (100, 2000), c: (5000, 2000)}, target=300,
                        most=6000, block=2000)
-    assert plan == {6000: [a, b]}
+    assert plan == {6000: [b]}  # a: none reported, none would be
     assert top_up_plan({b: (100, 2000)}, target=150, most=6000, block=2000) == {4000: [b]}
 
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from calculator import evidence, published, score
 from tests.test_webui_app import TYPICAL, Page, post_form
 from webui.evidence_charts import Axis, belt_chart, cutoff_chart, hr_ticks
-from webui.evidence_view import belt_text
+from webui.evidence_view import belt_text, sentence
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -82,7 +82,7 @@ def test_evidence_page_draws_every_chart_with_its_description(client: FlaskClien
     assert shipped.false_findings.line in page.text_of("false-findings")
     assert shipped.provenance["command"] in page.text_of("provenance")
     for fam in shipped.document["family_order"]:
-        assert shipped.document["families"][fam]["title"] in page.text_of("sensitivity")
+        assert sentence(shipped.document["families"][fam]["title"]) in page.text_of("sensitivity")
 
 
 def test_evidence_page_uses_no_colour_alone() -> None:

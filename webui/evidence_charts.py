@@ -193,9 +193,13 @@ def belt_chart(curves: Mapping[str, Any], result: Mapping[str, Any], factor_labe
         label = f"{math.exp(value):.2f}"
         if is_open:
             label = ("<" if side == "lower" else ">") + label + " (open)"
-        chart.shapes.append(Line(x(value), TOP, x(value), y.start, INK, 1.0, "1 2"))
-        chart.shapes.append(Text(x(value) + (-3 if side == "lower" else 3), y.start - 6, label,
-                                 anchor="end" if side == "lower" else "start", size=10))
+        px = x(value)
+        # Beside its line, inside the plot: to the left of a lower limit unless that
+        # would leave the plot, and to the right of an upper one likewise.
+        left = (side == "lower" and px - x.start > 70) or (side == "upper" and x.stop - px < 70)
+        chart.shapes.append(Line(px, TOP, px, y.start, INK, 1.0, "1 2"))
+        chart.shapes.append(Text(px - 3 if left else px + 3, y.start - 6, label,
+                                 anchor="end" if left else "start", size=10))
     chart.description = (
         f"Belt of the {factor_label} estimate {belt_title}: the 2.5%, 50% and 97.5% "
         f"quantiles of the simulated estimate against the true hazard ratio. The "

@@ -18,6 +18,7 @@ from calculator import evidence, published, score
 from calculator.evidence import hr_text
 from calculator.labels import factor_name
 from webui.evidence_charts import belt_chart, calibration_chart, cutoff_chart
+from webui.presentation import interval, significant
 
 bp = Blueprint("evidence", __name__)
 
@@ -46,22 +47,33 @@ def belt_text(result: Mapping[str, Any]) -> str:
 
 @bp.app_template_filter("mcse_text")
 def mcse_text(result: Mapping[str, Any]) -> str:
-    """Monte Carlo SEs of a re-estimate and its limits (log scale), ``open`` where none.
+    """Monte Carlo SEs of a re-estimate and its limits (log scale); none for an open one.
 
     >>> mcse_text({"estimate": {"mcse_log_hr": 0.012},
     ...            "interval": {"mcse_log_hr": [None, 0.03]}})
-    '0.012; limits open, 0.030'
+    'estimate 0.012 · lower limit open · upper 0.030'
     """
-    def one(value: float | None) -> str:
-        return "open" if value is None else f"{value:.3f}"
+    def one(name: str, value: float | None) -> str:
+        return f"{name} open" if value is None else f"{name} {value:.3f}"
 
     low, high = result["interval"]["mcse_log_hr"]
-    return f"{one(result['estimate']['mcse_log_hr'])}; limits {one(low)}, {one(high)}"
+    return " · ".join((one("estimate", result["estimate"]["mcse_log_hr"]),
+                       one("lower limit", low), one("upper", high)))
+
+
+@bp.app_template_filter("sentence")
+def sentence(text: str) -> str:
+    """First letter up, the rest as written (``no PNI threshold`` -> ``No PNI threshold``).
+
+    >>> sentence("no PNI threshold")
+    'No PNI threshold'
+    """
+    return text[:1].upper() + text[1:]
 
 
 def _published_text(factor: str) -> str:
     hr = published.table4_row(factor).adverse()
-    return f"{hr.hr:.2f} ({hr.lower:.2f}–{hr.upper:.2f})"
+    return f"{significant(hr.hr)} ({interval((hr.lower, hr.upper))})"
 
 
 def evidence_context() -> dict[str, Any]:

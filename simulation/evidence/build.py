@@ -44,6 +44,7 @@ def build(out: str | os.PathLike[str], *, study: str | os.PathLike[str] | None =
     it); raises what :func:`simulation.study.runner.run_study` raises.
     """
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     study_path = Path(study) if study is not None else default_study_path(out)
     stages = run_stages(study_path, seed, points(tuple(families)), budget=budget,
                         workers=workers, dask=dask, progress=progress, say=say,
@@ -57,7 +58,8 @@ def build(out: str | os.PathLike[str], *, study: str | os.PathLike[str] | None =
         evidence,
         provenance(command=command, seed=seed, study=study_path, evidence=evidence,
                    wall_time_s=wall, workers=workers, dask=dask,
-                   replicates_run=stages.written),
+                   replicates_run=stages.written,
+                   load_average=(load_before, os.getloadavg()[0])),
         budget.to_dict())
     write_document(document, out)
     return Built(stages, document, wall)

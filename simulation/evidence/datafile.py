@@ -206,8 +206,10 @@ def evidence_document(evidence: Evidence, provenance: Mapping[str, Any],
 
 def provenance(*, command: Sequence[str], seed: int, study: str | os.PathLike[str],
                evidence: Evidence, wall_time_s: float, workers: int | None, dask: str | None,
-               replicates_run: int) -> dict[str, Any]:
-    """Where the numbers come from and how to make them again."""
+               replicates_run: int, load_average: tuple[float, float] = (math.nan, math.nan)
+               ) -> dict[str, Any]:
+    """Where the numbers come from and how to make them again (``load_average``: the
+    machine's 1-minute load at the start and the end, which the wall time depends on)."""
     counts = evidence.replicates
     usual = max(set(counts.values()), key=list(counts.values()).count) if counts else 0
     return {
@@ -229,6 +231,7 @@ def provenance(*, command: Sequence[str], seed: int, study: str | os.PathLike[st
         "workers": workers,
         "dask": dask,
         "cpu_count": os.cpu_count(),
+        "load_average_1min": [_round(v, 2) for v in load_average],
     }
 
 

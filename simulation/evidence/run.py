@@ -10,7 +10,8 @@ Everything lands in one ordinary study file (:mod:`simulation.study.store`), so
 3. more replicates where the main family's belt of reported estimates rests on too few
    (fewer than :data:`~simulation.evidence.design.REPORTED_TARGET` reported after stage
    1): enough for the target at the observed reporting rate, in whole blocks, at most
-   :data:`~simulation.evidence.design.MAX_REPLICATES`. The plan depends only on stage 1's
+   :data:`~simulation.evidence.design.MAX_REPLICATES` (none where even that many would
+   leave too few for a belt). The plan depends only on stage 1's
    results, which depend only on the seed, so a resumed run plans the same.
 
 Only the Youden method is analysed and no large-sample reference is computed: a grid
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.cohorts.scenarios import Scenario
-from simulation.evidence.belts import reported_adverse
+from simulation.evidence.belts import MIN_SAMPLE, reported_adverse
 from simulation.evidence.design import (
     ANCHOR_REPLICATES,
     CHUNK_SIZE,
@@ -88,18 +89,25 @@ def top_up_plan(counts: dict[GridPoint, tuple[int, int]],
                 block: int = CHUNK_SIZE) -> dict[int, list[GridPoint]]:
     """Replicate count -> the grid points to bring to it (those short of ``target``).
 
+    A point whose reporting rate could not give even :data:`MIN_SAMPLE` reported
+    replicates at ``most`` replicates gets none: its belt would stay undefined.
+
     >>> p = GridPoint("published", "afp", 0)
     >>> top_up_plan({p: (100, 2000)})
     {6000: [GridPoint(family='published', factor='afp', centi=0)]}
     >>> top_up_plan({p: (250, 2000)})
     {4000: [GridPoint(family='published', factor='afp', centi=0)]}
+    >>> top_up_plan({p: (10, 2000)})
+    {}
     """
     plan: dict[int, list[GridPoint]] = {}
     for p, (reported, replicates) in sorted(counts.items()):
         if replicates == 0 or reported >= target:
             continue
         share = reported / replicates
-        wanted = most if share == 0 else math.ceil(target / share)
+        if share * most < MIN_SAMPLE:
+            continue
+        wanted = math.ceil(target / share)
         wanted = min(most, block * math.ceil(wanted / block))
         if wanted > replicates:
             plan.setdefault(wanted, []).append(p)
