@@ -187,6 +187,9 @@ def evidence_document(evidence: Evidence, provenance: Mapping[str, Any],
     main_cut = evidence.cutoffs.get(MAIN_FAMILY)
     return {
         "format": FORMAT,
+        "provenance": dict(provenance),
+        "design": {**design_dict(), **budget, "bootstrap": BOOTSTRAP,
+                   "min_sample": MIN_SAMPLE},
         "label": LABEL,
         "assumptions": ASSUMPTIONS,
         "combination": COMBINATION,
@@ -198,9 +201,6 @@ def evidence_document(evidence: Evidence, provenance: Mapping[str, Any],
         "cutoff_histogram": None if main_cut is None else {
             "scenario": main_cut.scenario, "edges": _list(CUTOFF_BINS, 1),
             "counts": [int(c) for c in main_cut.histogram]},
-        "design": {**design_dict(), **budget, "bootstrap": BOOTSTRAP,
-                   "min_sample": MIN_SAMPLE},
-        "provenance": dict(provenance),
     }
 
 
@@ -236,10 +236,11 @@ def provenance(*, command: Sequence[str], seed: int, study: str | os.PathLike[st
 
 
 def write_document(document: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write the document as JSON (strict: no NaN), atomically (a temporary file, then
-    a rename), so a reader never sees half a file."""
+    """Write the document as compact JSON (strict: no NaN; the provenance first),
+    atomically (a temporary file, then a rename), so a reader never sees half a file."""
     target = Path(path)
-    text = json.dumps(document, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+    text = json.dumps(document, separators=(",", ":"), allow_nan=False,
+                      ensure_ascii=False) + "\n"
     temporary = target.with_name(target.name + ".tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, target)
