@@ -81,8 +81,9 @@ def belts_figure(evidence: Evidence, fam: str = MAIN_FAMILY) -> Figure | None:
                     if np.isfinite(value):
                         ax.axvline(value, color="black", linewidth=0.8, linestyle=(0, (1, 2)))
                         label = f"{mark if is_open else ''}{math.exp(value):.2f}"
-                        ax.text(value, 0.02, label, transform=ax.get_xaxis_transform(),
-                                ha="right" if mark == "<" else "left", fontsize=7.5)
+                        inside = "left" if mark == "<" else "right"  # inside the band
+                        ax.text(value, 0.97, f" {label} ", transform=ax.get_xaxis_transform(),
+                                ha=inside, va="top", fontsize=7.5)
                 x_lo, x_hi = b.theta[0], b.theta[-1]
                 y = np.concatenate([b.smooth[np.isfinite(b.smooth)], [fb.observed]])
                 ax.set_xlim(x_lo, x_hi)
@@ -130,8 +131,8 @@ def calibration_figure(evidence: Evidence, fam: str = MAIN_FAMILY) -> Figure | N
                 _hr_axis(axes[r, c], "x", check.theta[0], check.theta[-1])
                 axes[r, c].set_xlabel("True hazard ratio (log scale)")
             axes[0, c].set_title(factor_name(factor), loc="left", fontsize=9)
-        axes[0, 0].set_ylabel("Coverage of the 95% interval")
-        axes[1, 0].set_ylabel("Share of re-estimates below the truth")
+        axes[0, 0].set_ylabel("Coverage of 95% intervals")
+        axes[1, 0].set_ylabel("Share below the truth")
         axes[0, 0].set_ylim(0.80, 1.0)
         axes[1, 0].set_ylim(0.3, 0.7)
         axes[0, 0].legend(loc="lower left", frameon=False)
