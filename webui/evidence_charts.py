@@ -114,7 +114,8 @@ def hr_ticks(low_log: float, high_log: float) -> list[tuple[float, str]]:
     ['0.5', '1', '2']
     """
     ticks = tick_values(math.exp(low_log), math.exp(high_log))
-    return [(math.log(t), f"{t:g}") for t in ticks if low_log - 1e-9 <= math.log(t) <= high_log + 1e-9]
+    return [(math.log(t), f"{t:g}") for t in ticks
+            if low_log - 1e-9 <= math.log(t) <= high_log + 1e-9]
 
 
 def _frame(chart: Chart, x: Axis, y: Axis, x_ticks: Sequence[tuple[float, str]],

@@ -113,7 +113,8 @@ def format_text(profile: RiskProfile) -> str:
         lines.append("  * not an independent predictor; left out of the relative hazard")
     lines += _wrap(f"† {ev['label'].capitalize()}. {ev['assumptions']} < or > marks a "
                    "limit the simulation could only bound. "
-                   + (f"Combined: {ev['combination']} " if rh["reestimate"] else "")
+                   + (f"Combined: {ev['combination'][:1].lower()}{ev['combination'][1:]} "
+                      if rh["reestimate"] else "")
                    + f"Detail: the evidence page ({ev['page']}) of 'hcc-prognosis serve'.",
                    "  ")
     lines += _wrap(ev["false_findings"]["line"], "  ")

@@ -39,9 +39,9 @@ from calculator import __version__
 from calculator.published import CITATION
 from simulation.cohorts.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF
 from simulation.cohorts.scenarios import PNI_SLOPE, scenario_from_dict, truth
-from simulation.paper.methods import ESTIMAND_FACTOR, LOGHR_ESTIMANDS, METHODS, SELECTED_ESTIMANDS
 from simulation.evidence.design import point_of
 from simulation.evidence.results import Evidence, is_evidence_study, read_evidence
+from simulation.paper.methods import ESTIMAND_FACTOR, LOGHR_ESTIMANDS, METHODS, SELECTED_ESTIMANDS
 from simulation.reports import figures, html
 from simulation.reports.evidence import evidence_figures, evidence_sections
 from simulation.reports.html import Cell, Row, Section, text
