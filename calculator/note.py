@@ -75,7 +75,10 @@ def record_note(profile: RiskProfile) -> str:
         lines.append(f"  {label(item['field'])}: {entered} → {_used(item)}")
     pni = data["pni"]
     lines.append(f"{pni['label']}: {pni['display']}, {pni['category']} "
-                 f"(high if ≥ {plain(Decimal(str(pni['cutoff'])))})")
+                 f"(high if ≥ {plain(Decimal(str(pni['cutoff'])))})"
+                 + (f"; near the cut-off, category uncertain (data-driven cut-off 95% range "
+                    f"{pni['cutoff_range']['low']:.1f}–{pni['cutoff_range']['high']:.1f})"
+                    if pni["near_cutoff"] else ""))
     present = [factor_name(f["name"]) for f in data["factors"] if f["independent"] and f["adverse"]]
     absent = [factor_name(f["name"]) for f in data["factors"]
               if f["independent"] and not f["adverse"]]
@@ -93,6 +96,14 @@ def record_note(profile: RiskProfile) -> str:
         lines.append(f"Relative hazard {rh['value']:#.3g} (95% CI "
                      f"{interval(rh['ci'][0], rh['ci'][1], '#.3g')}) vs a {rh['reference']}; "
                      f"{rh['endpoint']}; {rh['meaning']}")
+        lines.append(f"  Re-estimated by simulation: {rh['reestimate']['text']} "
+                     "(factors' intervals combined as independent; < or > a bound)")
+    ev = data["evidence"]
+    reestimated = [f"{factor_name(f['name'])} {f['reestimate']['text']}"
+                   for f in data["factors"] if f["reestimate"]]
+    lines.append(f"HRs {ev['label']} (published HRs are the primary figures): "
+                 + "; ".join(reestimated))
+    lines.append(f"  {ev['false_findings']['line']}")
     for warning in data["warnings"]:
         lines.append(f"Warning ({label(warning['field'])}): {warning['message']}")
     model = data["model"]

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Final
 
-from calculator import __version__, published
+from calculator import __version__, evidence, published
 from calculator.child_pugh import ASCITES, CLASSES, ENCEPHALOPATHY, ChildPugh, assess
 from calculator.errors import InputError, shown
 from calculator.formatting import interval
@@ -35,6 +35,11 @@ COMBINED_CAVEAT: Final = (
     "they were independent: the paper gives no covariance, so the true interval may be "
     "narrower or wider. A relative hazard, not an absolute survival probability.")
 REFERENCE: Final = "patient with none of the three independent adverse factors"
+#: What a PNI near the cut-off means.
+NEAR_CUTOFF_NOTE: Final = (
+    "near the cut-off: in studies like this one the ROC/Youden cut-off falls anywhere in "
+    "this range (95% of simulated studies), so whether this PNI is high or low is "
+    "uncertain")
 #: What the relative hazard is, in the words a reader needs to not misread it.
 MEANING: Final = "a ratio of death rates, not a probability of death"
 
@@ -55,11 +60,14 @@ class Factor:
     rule: str
     source: str
     independent: bool
+    #: The HR re-estimated by simulation (independent factors only).
+    reestimate: evidence.Reestimate | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "adverse": self.adverse, "hr": _sig(self.hr),
                 "ci": [_sig(self.ci[0]), _sig(self.ci[1])], "p": self.p,
-                "rule": self.rule, "source": self.source, "independent": self.independent}
+                "rule": self.rule, "source": self.source, "independent": self.independent,
+                "reestimate": self.reestimate.to_dict() if self.reestimate else None}
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class RelativeHazard:
     value: float
     ci: tuple[float, float]
     factors: tuple[str, ...]
+    #: The same, from the re-estimated HRs (None for the reference group).
+    reestimate: evidence.CombinedReestimate | None = None
 
     @property
     def is_reference(self) -> bool:
@@ -101,7 +111,8 @@ adverse factors. It is a ratio of death rates, not a probability of death.
                 "endpoint": published.ENDPOINT,
                 "meaning": MEANING,
                 "summary": self.summary,
-                "caveat": COMBINED_CAVEAT}
+                "caveat": COMBINED_CAVEAT,
+                "reestimate": self.reestimate.to_dict() if self.reestimate else None}
 
 
 @dataclass(frozen=True)
@@ -131,9 +142,16 @@ class RiskProfile:
         """PNI to one decimal, rounded down so the shown value never crosses 47.6."""
         return str(self.pni.quantize(Decimal("0.1"), rounding=ROUND_FLOOR))
 
+    @property
+    def pni_near_cutoff(self) -> bool:
+        """The PNI lies within the 95% range of the data-driven cut-off: its category
+        (high or low) is uncertain."""
+        return evidence.near_cutoff(self.pni)
+
     def to_dict(self) -> dict[str, Any]:
         """The result JSON of interfaces.md."""
         cutoff = published.PNI_CUTOFF.value
+        shipped = evidence.load()
         return {
             "pni": {"value": float(self.pni), "display": self.pni_display,
                     "cutoff": float(cutoff),
@@ -141,7 +159,10 @@ class RiskProfile:
                     "label": label("pni"),
                     "rule": f"high if PNI ≥ {cutoff} (exact, before rounding); PNI = "
                             "albumin (g/L) + 5 × lymphocytes (×10⁹/L)",
-                    "source": published.PNI_CUTOFF.source},
+                    "source": published.PNI_CUTOFF.source,
+                    "near_cutoff": self.pni_near_cutoff,
+                    "cutoff_range": {"low": shipped.cutoff.low, "high": shipped.cutoff.high,
+                                     "note": NEAR_CUTOFF_NOTE}},
             "factors": [f.to_dict() for f in self.factors],
             "adverse_count": self.adverse_count,
             "relative_hazard": self.relative_hazard.to_dict(),
@@ -157,6 +178,7 @@ class RiskProfile:
             "applicability": published.APPLICABILITY,
             "limits": list(published.LIMITS),
             "limit": published.ONE_LINE_LIMIT,
+            "evidence": _evidence_dict(shipped),
             "model": {"source": published.CITATION, "doi": published.DOI,
                       "published_model_version": published.MODEL_VERSION,
                       "version": __version__},
@@ -199,6 +221,18 @@ def _measurement_dict(m: Measurement) -> dict[str, Any]:
             "quality": m.quality, "date": m.date.isoformat() if m.date else None}
 
 
+def _evidence_dict(shipped: evidence.Evidence) -> dict[str, Any]:
+    """What the simulation says about the published numbers, for every result."""
+    ff = shipped.false_findings
+    return {"label": shipped.label, "assumptions": shipped.assumptions,
+            "combination": shipped.combination,
+            "false_findings": {"share": ff.share, "mcse": ff.mcse, "line": ff.line},
+            "cutoff_range": {"low": shipped.cutoff.low, "high": shipped.cutoff.high,
+                             "low_mcse": shipped.cutoff.low_mcse,
+                             "high_mcse": shipped.cutoff.high_mcse},
+            "page": evidence.PAGE, "source": shipped.source}
+
+
 def _published_medians(profile: RiskProfile) -> list[dict[str, Any]]:
     """The published KM medians that apply to this patient: whole cohort and AFP group."""
     afp_adverse = next(f.adverse for f in profile.factors if f.name == "afp")
@@ -214,7 +248,8 @@ def _factor(name: str, adverse: bool, rule: str) -> Factor:
     row = published.table4_row(name)
     hr = row.adverse()
     return Factor(name, adverse, hr.hr, (hr.lower, hr.upper), hr.p, rule,
-                  f"{row.source} (adverse: {row.adverse_level})", row.independent)
+                  f"{row.source} (adverse: {row.adverse_level})", row.independent,
+                  evidence.reestimate(name) if row.independent else None)
 
 
 def combined_relative_hazard(factors: tuple[Factor, ...]) -> RelativeHazard:
@@ -233,7 +268,8 @@ def combined_relative_hazard(factors: tuple[Factor, ...]) -> RelativeHazard:
     ci = (math.exp(log_rh - z * se), math.exp(log_rh + z * se))
     if len(present) == 1:  # one factor: its published CI, not a rounded reconstruction
         ci = present[0].ci
-    return RelativeHazard(math.exp(log_rh), ci, tuple(f.name for f in present))
+    names = tuple(f.name for f in present)
+    return RelativeHazard(math.exp(log_rh), ci, names, evidence.combined_reestimate(names))
 
 
 def _parse_choice(field_name: str, raw: object, choices: tuple[str, ...]) -> str:

@@ -7,7 +7,7 @@ console script's entry points. The allowed arrows (README, "Architecture"):
 - ``webui -> calculator`` and ``simulation -> calculator``; the calculator imports
   neither, the web package never the simulation, the simulation never the web package;
 - inside ``simulation`` the wings run one way, ``stats <- cohorts <- paper <- study <-
-  reports <- commands``; ``stats`` knows nothing else of the simulation; no circle;
+  evidence <- reports <- commands``; ``stats`` knows nothing else of the simulation; no circle;
 - the scoring core (``calculator`` outside ``calculator.cli``) has no numpy, Flask or
   I/O; an import inside a function says why it is deferred.
 """
@@ -25,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("calculator", "webui", "simulation")
 #: The simulation's wings, lowest first: a wing may import only the wings before it.
-WINGS = ("stats", "cohorts", "paper", "study", "reports", "commands")
+WINGS = ("stats", "cohorts", "paper", "study", "evidence", "reports", "commands")
 #: Packages no package may import (arrows the house forbids).
 FORBIDDEN = {"calculator": ("webui", "simulation"), "webui": ("simulation",),
              "simulation": ("webui",)}
@@ -225,10 +225,10 @@ def test_entry_points_register_each_package_s_own_commands() -> None:
     """Each package registers its commands; the calculator names no other package."""
     commands = entry_points()
     assert {"score", "serve", "cohort", "analyze", "simulate", "summarize", "replay",
-            "report"} <= set(commands)
+            "report", "evidence"} <= set(commands)
     assert commands["score"].startswith("calculator.")
     assert commands["serve"].startswith("webui.")
-    for name in ("cohort", "analyze", "simulate", "summarize", "replay", "report"):
+    for name in ("cohort", "analyze", "simulate", "summarize", "replay", "report", "evidence"):
         assert commands[name].startswith("simulation.commands."), name
     for module in commands.values():
         assert (ROOT / Path(*module.split("."))).with_suffix(".py").is_file(), module

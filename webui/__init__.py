@@ -2,7 +2,7 @@
 
 ``create_app()`` builds the app from blueprints: the form and result pages
 (:mod:`webui.views`), the JSON API and its OpenAPI document (:mod:`webui.api`), the
-evidence page (:mod:`webui.evidence`), the CDS Hooks service (:mod:`webui.cds`, off
+evidence page (:mod:`webui.evidence_view`), the CDS Hooks service (:mod:`webui.cds`, off
 unless configured) and the health check (:mod:`webui.health`). The web layer holds no
 scoring logic: it hands what was entered to :func:`calculator.score` and shows what comes
 back. Nothing entered is stored, logged or cached.
@@ -20,7 +20,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from calculator import __version__, published
 from calculator.labels import LABELS
-from webui import api, cds, evidence, health, views
+from webui import api, cds, evidence_view, health, views
 from webui.error_pages import register_error_handlers
 from webui.field_help import field_help
 from webui.forms import DISPLAY_ORDER, UNIT_FIELDS, options
@@ -69,9 +69,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(cds.bp)  # JSON only, authenticated by the EHR's signed JWT
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(evidence.bp)
     cds.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(evidence_view.bp)
     register_error_handlers(app)
     register_filters(app)
     app.jinja_env.globals.update(

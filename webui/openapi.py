@@ -75,15 +75,33 @@ def _result_schema() -> dict[str, Any]:
     number, text, boolean = {"type": "number"}, {"type": "string"}, {"type": "boolean"}
     pni = _object({"value": number, "display": text, "cutoff": number,
                    "category": {"type": "string", "enum": ["high", "low"]},
-                   "label": text, "rule": text, "source": text})
+                   "label": text, "rule": text, "source": text,
+                   "near_cutoff": {**boolean, "description": "the PNI lies within the 95% "
+                                   "range of the data-driven cut-off (simulated): its "
+                                   "category is uncertain"},
+                   "cutoff_range": _object({"low": number, "high": number, "note": text})})
+    opens = {"type": "array", "items": boolean, "minItems": 2, "maxItems": 2,
+             "description": "a limit is only a bound (the simulation grid's end)"}
+    side = {"type": ["string", "null"], "enum": ["below", "above", "undetermined", None]}
+    reestimate = _object({"hr": number, "hr_open": side, "ci": _CI, "ci_open": opens,
+                          "text": text, "log_mcse": {"type": "object"}, "method": text,
+                          "source": text},
+                         required=["hr", "ci", "method", "source"])
     factor = _object({"name": text, "adverse": boolean, "hr": number, "ci": _CI,
                       "p": {"type": ["number", "null"]}, "rule": text, "source": text,
-                      "independent": boolean})
+                      "independent": boolean,
+                      "reestimate": {"oneOf": [{"type": "null"}, reestimate],
+                                     "description": "re-estimated by simulation "
+                                     "(independent factors; see /evidence)"}})
+    combined = _object({"value": number, "value_open": side, "ci": _CI, "ci_open": opens,
+                        "text": text, "factors": {"type": "array", "items": text},
+                        "method": text, "source": text})
     relative_hazard = _object({"value": number, "ci": _CI,
                                "factors": {"type": "array", "items": text},
                                "reference": text, "reference_group": boolean,
                                "endpoint": text, "meaning": text, "summary": text,
-                               "caveat": text})
+                               "caveat": text,
+                               "reestimate": {"oneOf": [{"type": "null"}, combined]}})
     child_pugh = {"oneOf": [{"type": "null"}, _object(
         {"score": {"type": ["integer", "null"], "minimum": 5, "maximum": 15},
          "class": {"type": "string", "enum": list(CLASSES)}})]}
@@ -119,6 +137,9 @@ def _result_schema() -> dict[str, Any]:
         "applicability": text,
         "limits": {"type": "array", "items": text},
         "limit": text,
+        "evidence": {"type": "object", "description": "what the simulation says about the "
+                     "published numbers: label, assumptions, how a combination is formed, "
+                     "the share of false PNI findings and the cut-off's range"},
         "model": model,
     })
 

@@ -94,19 +94,35 @@ def _hazard_ratio(f: Mapping[str, Any]) -> str:
 def format_text(profile: RiskProfile) -> str:
     """The result as a clinician reads it in a terminal: the headline first."""
     data = profile.to_dict()
-    rh, pni = data["relative_hazard"], data["pni"]
+    rh, pni, ev = data["relative_hazard"], data["pni"], data["evidence"]
     lines = _wrap(rh["summary"])
+    if rh["reestimate"]:
+        lines += _wrap(f"Re-estimated by simulation (†): {rh['reestimate']['text']}; the "
+                       "published figure above stays the primary one.")
     lines += ["", *_wrap(f"{pni['label']} {pni['display']}: {pni['category']}. Rule: "
                          f"{pni['rule']}.")]
+    if pni["near_cutoff"]:
+        near = pni["cutoff_range"]
+        lines += _wrap(f"Near the cut-off: the category is uncertain. In studies like this "
+                       f"one the ROC-chosen cut-off falls anywhere from {near['low']:.1f} to "
+                       f"{near['high']:.1f} (95% of simulated studies).")
     rows = [[factor_name(f["name"]) + ("" if f["independent"] else " *"),
              "present" if f["adverse"] else "absent",
              _hazard_ratio(f) if f["adverse"] else f"not applied; {_hazard_ratio(f)} if present",
-             str(f["p"])] for f in data["factors"]]
+             str(f["p"]), f["reestimate"]["text"] if f["reestimate"] else "-"]
+            for f in data["factors"]]
     lines += ["", "Factors (Table 4, multivariable Cox model for overall survival):",
-              *text_table(["Factor", "This patient", "Hazard ratio (95% CI)", "p"], rows,
-                          left_columns=3, indent="  ")]
+              *text_table(["Factor", "This patient", "Hazard ratio (95% CI)", "p",
+                           "Re-estimated † (95% CI)"], rows, left_columns=3, indent="  ")]
     if not all(f["independent"] for f in data["factors"]):
         lines.append("  * not an independent predictor; left out of the relative hazard")
+    lines += _wrap(f"† {ev['label'].capitalize()}. {ev['assumptions']} < or > marks a "
+                   "limit the simulation could only bound. "
+                   + (f"Combined: {ev['combination'][:1].lower()}{ev['combination'][1:]} "
+                      if rh["reestimate"] else "")
+                   + f"Detail: the evidence page ({ev['page']}) of 'hcc-prognosis serve'.",
+                   "  ")
+    lines += _wrap(ev["false_findings"]["line"], "  ")
     if data["child_pugh"]:
         cp = data["child_pugh"]
         score_text = f"score {cp['score']}, " if cp["score"] is not None else ""

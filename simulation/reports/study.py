@@ -9,7 +9,10 @@ Data-generating mechanisms, Estimands, Methods, Performance measures, then the r
 - the distribution of the data-driven PNI cut-offs, with the published 47.6 marked;
 - bias and coverage per method and estimand, with ± 1.96 MCSE error bars;
 - rejection rates under the null scenarios (type I errors);
-- failure rates, with the reasons from the failure ledger.
+- failure rates, with the reasons from the failure ledger;
+- for a study written by ``hcc-prognosis evidence``, the evidence section
+  (:mod:`simulation.reports.evidence`); its hundreds of grid points appear there, not in
+  the per-scenario tables.
 
 Every number is a field of :func:`simulation.study.measures.summary_rows` (what
 ``summarize --json`` prints); each table cell names its row and field in ``data-key`` as
@@ -27,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -36,8 +39,11 @@ from calculator import __version__
 from calculator.published import CITATION
 from simulation.cohorts.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF
 from simulation.cohorts.scenarios import PNI_SLOPE, scenario_from_dict, truth
+from simulation.evidence.design import point_of
+from simulation.evidence.results import Evidence, is_evidence_study, read_evidence
 from simulation.paper.methods import ESTIMAND_FACTOR, LOGHR_ESTIMANDS, METHODS, SELECTED_ESTIMANDS
 from simulation.reports import figures, html
+from simulation.reports.evidence import evidence_figures, evidence_sections
 from simulation.reports.html import Cell, Row, Section, text
 from simulation.study.measures import summary_rows
 from simulation.study.store import Store
@@ -91,6 +97,8 @@ class StudyData:
         Scenario -> method -> each replicate's chosen cut-off (NaN where there was none).
     ledger : list of tuple
         The failure ledger ``(scenario, replicate, method, estimand, kind, message)``.
+    evidence : Evidence or None
+        For a study written by ``hcc-prognosis evidence``: the evidence computed from it.
     """
 
     fingerprint: dict[str, Any]
@@ -99,6 +107,17 @@ class StudyData:
     rows: list[dict[str, Any]]
     cutoffs: dict[str, dict[str, np.ndarray]]
     ledger: list[tuple]
+    evidence: Evidence | None = None
+
+    def without_grid(self) -> StudyData:
+        """The study without the evidence grid's points (the per-scenario sections show
+        the other scenarios; the grid is shown by the evidence section)."""
+        keep = {name for name, _, _ in self.scenarios if point_of(name) is None}
+        return replace(self, scenarios=[s for s in self.scenarios if s[0] in keep],
+                       counts={k: v for k, v in self.counts.items() if k in keep},
+                       rows=[r for r in self.rows if r["scenario"] in keep],
+                       cutoffs={k: v for k, v in self.cutoffs.items() if k in keep},
+                       ledger=[e for e in self.ledger if e[0] in keep])
 
 
 def read_study(path: str | os.PathLike[str]) -> StudyData:
@@ -111,6 +130,8 @@ def read_study(path: str | os.PathLike[str]) -> StudyData:
         counts = {name: store.replicate_counts(name) for name, _, _ in scenarios}
         cutoffs: dict[str, dict[str, np.ndarray]] = {}
         for name, _, _ in scenarios:
+            if point_of(name) is not None:
+                continue  # an evidence grid point: its section shows it
             per_method = {method: np.where(columns.ok, columns.estimate, math.nan)
                           for (method, estimand), columns in store.result_columns(name).items()
                           if estimand == "cutoff"}
@@ -118,9 +139,11 @@ def read_study(path: str | os.PathLike[str]) -> StudyData:
                 order = [m for m in METHODS if m in per_method] + \
                     [m for m in per_method if m not in METHODS]
                 cutoffs[name] = {m: per_method[m] for m in order}
-        return StudyData(fingerprint=store.fingerprint() or {}, scenarios=scenarios,
+        evidence = is_evidence_study(store)
+        data = StudyData(fingerprint=store.fingerprint() or {}, scenarios=scenarios,
                          counts=counts, rows=summary_rows(store), cutoffs=cutoffs,
                          ledger=store.failures())
+    return replace(data, evidence=read_evidence(path)) if evidence else data
 
 
 # ---------------------------------------------------------------------------------------
@@ -533,8 +556,13 @@ def _figure(png: bytes | None, figure_id: str, alt: str, caption: str, missing: 
 
 def study_figures(data: StudyData) -> dict[str, bytes | None]:
     """PNG bytes of the study's figures (None where the study has nothing to show)."""
-    return {"cutoff": cutoff_png(data), "bias": bias_png(data),
-            "coverage": coverage_png(data), "rejection": rejection_png(data, null_rows(data))}
+    standard = data.without_grid()
+    pngs = {"cutoff": cutoff_png(standard), "bias": bias_png(standard),
+            "coverage": coverage_png(standard),
+            "rejection": rejection_png(standard, null_rows(standard))}
+    if data.evidence is not None:
+        pngs.update(evidence_figures(data.evidence))
+    return pngs
 
 
 def study_report_html(data: StudyData, *, source: str = "",
@@ -544,6 +572,7 @@ def study_report_html(data: StudyData, *, source: str = "",
     ``pngs`` are the figures if already drawn (:func:`study_figures`); else they are drawn.
     """
     pngs = study_figures(data) if pngs is None else pngs
+    full, data = data, data.without_grid()
     methods = list(dict.fromkeys(r["method"] for r in data.rows))
     performance = []
     for name, _, _ in data.scenarios:
@@ -608,9 +637,14 @@ def study_report_html(data: StudyData, *, source: str = "",
                  if failures else html.paragraph("Every replicate gave every estimate."))
                 + ledger_table(data)),
     ]
-    replicates = sum(c["ok"] + c["failed"] for c in data.counts.values())
+    if full.evidence is not None:
+        sections = sections[:1] + evidence_sections(full.evidence, pngs) + sections[1:]
+    replicates = sum(c["ok"] + c["failed"] for c in full.counts.values())
     title = "Simulation study" + (f": {os.path.basename(source)}" if source else "")
-    subtitle = (f"{len(data.scenarios)} scenario(s), {replicates} replicates in all, cohorts "
+    grid = len(full.scenarios) - len(data.scenarios)
+    subtitle = (f"{len(data.scenarios)} scenario(s)"
+                + (f" and an evidence grid of {grid} points" if grid else "")
+                + f", {replicates} replicates in all, cohorts "
                 f"of {data.fingerprint.get('n', '?')} patients; methods "
                 f"{', '.join(methods)}.")
     footer = (f"hcc-prognosis {__version__}. Report of the study file {source}; the same "

@@ -2,10 +2,11 @@
 
 The replicates of a scenario are cut into fixed blocks of ``chunk_size``
 (``[k C, (k + 1) C)``). A block is the unit of work: its cohorts are generated (each from
-its own seed, :mod:`simulation.study.seeds`), stacked and analysed together by every method
-(:func:`simulation.paper.methods.analyze_stack`), so the fast engine fits a whole block per
-call. Blocks are always complete, whatever the replicate count, and only the main process
-writes to the study file, one transaction per replicate (:mod:`simulation.study.store`). So a
+its own seed, :mod:`simulation.study.seeds`), stacked and analysed together by each of
+the study's methods (:func:`simulation.paper.methods.analyze_stack`; all of them unless
+:attr:`StudyConfig.methods` names fewer), so the fast engine fits a whole block per call.
+Blocks are always complete, whatever the replicate count, and only the main process writes
+to the study file, one transaction per replicate (:mod:`simulation.study.store`). So a
 replicate's results do not depend on the worker count, the order in which blocks finish,
 the executor (process pool, Dask, or none), or on a resume after an interruption; a
 resumed block is recomputed whole and only its missing replicates are written.
@@ -88,9 +89,25 @@ class StudyConfig:
     engine: str = DEFAULT_ENGINE.name
     chunk_size: int = DEFAULT_CHUNK_SIZE
     reference_n: int = REFERENCE_N
+    #: The methods each replicate is analysed by (some of :data:`METHODS`).
+    methods: tuple[str, ...] = METHODS
+    #: Compute each scenario's large-sample reference (False: estimands whose truth is a
+    #: reference have none, e.g. a grid whose points' truths are their generating values).
+    references: bool = True
 
     def __post_init__(self) -> None:
         check_seed(self.seed)
+        methods = tuple(self.methods) if not isinstance(self.methods, str) else ()
+        if not methods or any(m not in METHODS for m in methods) \
+                or len(set(methods)) != len(methods):
+            raise InputError("methods", self.methods, None, ", ".join(METHODS),
+                             f"methods must be distinct names among {', '.join(METHODS)}; "
+                             f"got {self.methods!r}")
+        if not isinstance(self.references, bool):
+            raise InputError("references", self.references, None, "True or False",
+                             f"references must be True or False; got {self.references!r}")
+        # In the canonical order, so that equal sets are equal studies.
+        object.__setattr__(self, "methods", tuple(m for m in METHODS if m in methods))
         for name, value, low in (("replicates", self.replicates, 1), ("n", self.n, 10),
                                  ("chunk_size", self.chunk_size, 1),
                                  ("reference_n", self.reference_n, 1000)):
@@ -111,9 +128,11 @@ class StudyConfig:
         """What must be equal for two runs to be the same study."""
         return {"package": "hcc-prognosis", "version": __version__, "seed": self.seed,
                 "n": self.n, "engine": self.engine, "chunk_size": self.chunk_size,
-                "methods": list(METHODS), "methods_version": METHODS_VERSION,
+                "methods": list(self.methods), "methods_version": METHODS_VERSION,
                 "maxstat_window": [MAXSTAT_MIN_SHARE, MAXSTAT_MAX_SHARE],
-                "reference_n": self.reference_n}
+                "reference_n": self.reference_n,
+                # Only when off, so that the files of earlier studies still resume.
+                **({} if self.references else {"references": False})}
 
 
 # ---------------------------------------------------------------------------------------
@@ -131,6 +150,7 @@ class ChunkTask:
     start: int
     stop: int
     keep: tuple[int, ...]
+    methods: tuple[str, ...] = METHODS
 
 
 @dataclass(frozen=True)
@@ -207,12 +227,14 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
         good = sorted(cohorts)
         if good:
             try:
-                analysis = analyze_stack(stack_cohorts([cohorts[r] for r in good]), task.engine)
+                analysis = analyze_stack(stack_cohorts([cohorts[r] for r in good]), task.engine,
+                                         task.methods)
                 records.update(zip(good, _records(name, good, analysis)))
             except Exception:  # noqa: BLE001 - isolate the replicate that fails
                 for r in good:
                     try:
-                        one = analyze_stack(stack_cohorts([cohorts[r]]), task.engine)
+                        one = analyze_stack(stack_cohorts([cohorts[r]]), task.engine,
+                                            task.methods)
                         records[r] = _records(name, [r], one)[0]
                     except Exception as exc:  # noqa: BLE001
                         failed[r] = _failed(name, r, "analysing the cohort", exc)
@@ -246,7 +268,7 @@ def plan(config: StudyConfig, finished: dict[str, set[int]]) -> list[ChunkTask]:
                          if r not in done)
             if keep:
                 tasks.append(ChunkTask(definition, config.seed, config.n, config.engine,
-                                       start, start + size, keep))
+                                       start, start + size, keep, config.methods))
     return tasks
 
 
@@ -492,12 +514,15 @@ def _progress(total: int, enabled: bool) -> Any:
 
 def ensure_references(store: Store, config: StudyConfig,
                       say: Callable[[str], None] = lambda text: None) -> None:
-    """Compute and store each scenario's large-sample reference, once."""
+    """Compute and store each scenario's large-sample reference, once (none if the study
+    does without: ``config.references`` False)."""
+    if not config.references:
+        return
     for scenario in config.scenarios:
-        if needs_reference(scenario) and not store.has_reference(scenario.name):
+        if needs_reference(scenario, config.methods) and not store.has_reference(scenario.name):
             say(f"computing the large-sample reference values of {scenario.name} "
                 f"({config.reference_n:,} patients, once per study)")
-            rows = reference_rows(scenario, config.seed, config.reference_n)
+            rows = reference_rows(scenario, config.seed, config.reference_n, config.methods)
             store.write_reference(scenario.name, rows, config.reference_n)
 
 

@@ -190,13 +190,15 @@ def test_unit_slip_shows_the_hint_next_to_its_field(live_server: str,
     full_page_screenshot(driver, artifacts / "error.png")
 
 
-@pytest.mark.parametrize("page", ["form", "result", "error"])
+@pytest.mark.parametrize("page", ["form", "result", "error", "evidence"])
 def test_pages_pass_axe_core(live_server: str, browser: WebDriver, axe_source: str,
                              page: str) -> None:
     driver = browser
     browser.get_log("browser")  # drop earlier messages
     if page == "form":
         driver.get(live_server)
+    elif page == "evidence":
+        driver.get(live_server + "evidence")
     else:
         submit(driver, live_server, TYPICAL if page == "result" else UNIT_SLIP)
     violations = run_axe(driver, axe_source)
@@ -209,8 +211,11 @@ def test_pages_pass_axe_core(live_server: str, browser: WebDriver, axe_source: s
 def test_usable_375_px_wide(live_server: str, browser: WebDriver, artifacts: Path) -> None:
     driver = browser
     with phone_screen(driver):
-        for page, values in (("form", None), ("result", LONGEST), ("error", UNIT_SLIP)):
-            if values is None:
+        for page, values in (("form", None), ("result", LONGEST), ("error", UNIT_SLIP),
+                             ("evidence", None)):
+            if page == "evidence":
+                driver.get(live_server + "evidence")
+            elif values is None:
                 driver.get(live_server)
             else:
                 submit(driver, live_server, values)
