@@ -25,8 +25,11 @@ largest ratio of an MCSE to its target, since an MCSE falls as :math:`1/\\sqrt{R
 :math:`R' = R\\,(\\mathrm{MCSE}/\\mathrm{target})^2`, rounded up to whole blocks of the
 study's chunk size (at least one block more), and capped at ``--max-replicates``. A
 measure whose MCSE is not yet defined (fewer than two usable replicates) asks for one
-block more. A share of 0 or 1 has an MCSE of 0 (:math:`\\sqrt{p(1-p)/R}`), so make the
-first round large enough that a rare event has been seen.
+block more. For a share (coverage, rejection and the cut-off's shares) the rule reads
+the MCSE with :math:`\\tilde p = (x + 1)/(R + 2)` in place of :math:`p = x/R`, so that a
+share of 0 or 1 after a small first round (whose plain MCSE :math:`\\sqrt{p(1-p)/R}` is
+0) does not stop a scenario; this MCSE is never smaller than the plain one, which
+``summarize`` shows, so a rule met is met by the MCSEs shown too.
 
 Because a replicate's cohort depends only on (seed, scenario, replicate) and blocks
 are always whole (:mod:`simulation.study.runner`), the file a rule produces equals, in
@@ -53,6 +56,10 @@ MEASURES: dict[str, str] = {
     "cutoff_at_boundary": "share_at_boundary", "cutoff_small_group": "share_small_group"}
 #: Measures that need the estimand's true value.
 NEED_TRUTH = ("bias", "mse", "coverage", "cutoff_within_2")
+#: Measures that are shares of replicates (their MCSE is read with one success and one
+#: failure added, see the module notes).
+SHARES = ("coverage", "rejection", "cutoff_within_2", "cutoff_at_boundary",
+          "cutoff_small_group")
 #: Largest replicate count per scenario when ``--max-replicates`` is not given.
 DEFAULT_MAX_REPLICATES = 10_000
 
@@ -85,9 +92,21 @@ class PrecisionTarget:
         return estimand in LOGHR_ESTIMANDS
 
     def mcse(self, row: Mapping[str, Any]) -> float | None:
-        """The row's MCSE of this measure (None while it is undefined)."""
-        value = row.get(f"{MEASURES[self.measure]}_mcse")
-        return None if value is None or not math.isfinite(value) else float(value)
+        """The row's MCSE of this measure as the rule reads it (None while undefined).
+
+        >>> share = PrecisionTarget("rejection", 0.05)
+        >>> round(share.mcse({"rejection": 0.0, "rejection_mcse": 0.0, "n_used": 10}), 4)
+        0.0874
+        """
+        field = MEASURES[self.measure]
+        value = row.get(f"{field}_mcse")
+        if value is None or not math.isfinite(value):
+            return None
+        share, used = row.get(field), row.get("n_used")
+        if self.measure in SHARES and share is not None and used:
+            smoothed = (share * used + 1.0) / (used + 2.0)
+            return math.sqrt(smoothed * (1.0 - smoothed) / used)
+        return float(value)
 
 
 def parse_target(text: str) -> PrecisionTarget:
