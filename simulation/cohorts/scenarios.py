@@ -468,7 +468,7 @@ def load_scenario_toml(path: str | Path) -> Scenario:
         raise
 
 
-def _table(data: dict, key: str) -> dict:
+def _table(data: Mapping[str, Any], key: str) -> dict:
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise _error(key, value, "a TOML table", f"{key} must be a table, e.g. [{key}]")

@@ -11,8 +11,9 @@ Replicate r of scenario s under root seed S is drawn from its own random stream
 the workers, chunking or resumes of that run. With ``--study`` the seed, the scenario's
 cohort size and its definition are read from the study file (so a scenario file that has
 changed since cannot mislead). Without it, a point of a design grid is rebuilt from its
-name (:func:`simulation.study.grids.point_from_name`), cohort size included. The CSV has the cohort columns of ``hcc-prognosis cohort``
-and can be given to ``hcc-prognosis analyze``.
+name (:func:`simulation.study.grids.point_from_name`), cohort size included. The CSV has
+the cohort columns of ``hcc-prognosis cohort`` and can be given to ``hcc-prognosis
+analyze``.
 """
 
 from __future__ import annotations

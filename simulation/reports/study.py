@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -109,7 +109,7 @@ class StudyData:
     rows: list[dict[str, Any]]
     cutoffs: dict[str, dict[str, np.ndarray]]
     ledger: list[tuple]
-    entries: list[ScenarioEntry] = field(default_factory=list)
+    entries: tuple[ScenarioEntry, ...] = ()
     stopping: dict[str, Any] | None = None
 
     @property
@@ -137,7 +137,7 @@ def read_study(path: str | os.PathLike[str]) -> StudyData:
                 cutoffs[name] = {m: per_method[m] for m in order}
         return StudyData(fingerprint=store.fingerprint() or {}, scenarios=scenarios,
                          counts=counts, rows=summary_rows(store), cutoffs=cutoffs,
-                         ledger=store.failures(), entries=store.scenario_entries(),
+                         ledger=store.failures(), entries=tuple(store.scenario_entries()),
                          stopping=store.setting("stopping"))
 
 
@@ -283,11 +283,15 @@ def grid_text(data: StudyData) -> str:
             if value not in values[key]:
                 values[key].append(value)
     bases = list(dict.fromkeys(entry.base for entry in data.entries))
-    keys = "; ".join(f"{key} = {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vals)}"
+    keys = "; ".join(f"{key} = {', '.join(_shown(v) for v in vals)}"
                      for key, vals in values.items())
     return (f"every combination of {keys}, for the scenario(s) {', '.join(bases)}: "
             f"{len(data.entries)} scenarios, each named base+key=value (e.g. "
             f"{data.entries[-1].name}) and drawing its own replicates.")
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def stopping_text(data: StudyData) -> str:
@@ -301,7 +305,8 @@ def stopping_text(data: StudyData) -> str:
              f"{len(capped)} stopped by the cap; replicates per scenario {counts[0]:,} to "
              f"{counts[-1]:,}")
     if capped:
-        text_ += f" (stopped by the cap: {', '.join(capped[:8])}{', ...' if len(capped) > 8 else ''})"
+        more = ", ..." if len(capped) > 8 else ""
+        text_ += f" (stopped by the cap: {', '.join(capped[:8])}{more})"
     return text_ + "."
 
 

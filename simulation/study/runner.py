@@ -57,9 +57,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
-import numpy as np
 from calculator import __version__
 from calculator.errors import InputError
 from simulation.cohorts.generate import generate_stack
@@ -342,9 +342,10 @@ def _subset(analysis: StackAnalysis, rows: list[int]) -> StackAnalysis:
     index = np.asarray(rows)
     results = {}
     for key, res in analysis.results.items():
-        results[key] = type(res)(**{
+        columns: dict[str, Any] = {
             name: None if getattr(res, name) is None else np.asarray(getattr(res, name))[index]
-            for name in res.__dataclass_fields__})
+            for name in res.__dataclass_fields__}
+        results[key] = type(res)(**columns)
     return StackAnalysis(results=results, n=np.asarray(analysis.n)[index],
                          deaths=np.asarray(analysis.deaths)[index], methods=analysis.methods)
 

@@ -31,11 +31,12 @@ One file holds one study. Its tables:
 
 Rows of ``replicates``, ``results`` and ``failures`` are never updated or deleted
 (triggers refuse it). All rows of a block of replicates (:class:`ResultBlock`) are
-written in one transaction, so a replicate is either wholly in the file or not at all. The journal is SQLite's write-ahead
-log with ``synchronous=NORMAL``: a process killed at any moment (SIGKILL included) loses
-at most the transactions not yet committed and never corrupts the file (SQLite, "Atomic
-Commit In SQLite" and "Write-Ahead Logging"). WAL needs a local file system; on a network
-share pass ``journal="delete"`` (the rollback journal), which is as safe, only slower.
+written in one transaction, so a replicate is either wholly in the file or not at all.
+The journal is SQLite's write-ahead log with ``synchronous=NORMAL``: a process killed at
+any moment (SIGKILL included) loses at most the transactions not yet committed and never
+corrupts the file (SQLite, "Atomic Commit In SQLite" and "Write-Ahead Logging"). WAL
+needs a local file system; on a network share pass ``journal="delete"`` (the rollback
+journal), which is as safe, only slower.
 """
 
 from __future__ import annotations
