@@ -218,3 +218,15 @@ def test_a_config_takes_points_with_their_own_sizes(tmp_path):
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_later_run_reuses_the_reference_of_a_point_differing_only_in_n(tmp_path):
+    said = []
+    path = tmp_path / "s.sqlite"
+    for sizes in ("20", "30"):
+        points = expand([get_scenario("tog2025")], parse_grid([f"n={sizes}"]), 58)
+        run_study(StudyConfig(points, 2, seed=2, chunk_size=2, reference_n=5000), path,
+                  workers=1, progress=False, say=said.append)
+    assert sum("computing the large-sample reference" in text for text in said) == 1
+    with Store(path, create=False) as store:
+        assert store.reference("tog2025+n=20") == store.reference("tog2025+n=30") != {}

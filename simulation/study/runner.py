@@ -625,14 +625,23 @@ def ensure_references(store: Store, config: StudyConfig,
     stream is keyed by :attr:`~simulation.study.grids.StudyScenario.reference_name`),
     so it is computed once and stored for each of them.
     """
+    def key_of(reference_name: str, definition: dict[str, Any]) -> tuple[str, str]:
+        return reference_name, canonical_json(dict(definition, name="", description=""))
+
     done: dict[tuple[str, str], list] = {}
+    for entry in store.scenario_entries():   # stored by an earlier run of the study
+        if store.has_reference(entry.name):
+            stream = StudyScenario(scenario_from_dict(entry.definition), entry.n, entry.base,
+                                   entry.grid).reference_name
+            done.setdefault(key_of(stream, entry.definition), [
+                (method, estimand, value, se, label) for (method, estimand), (value, se, _, label)
+                in store.reference(entry.name).items()])
     for point in config.points:
         if names is not None and point.name not in names:
             continue
         if not needs_reference(point.scenario) or store.has_reference(point.name):
             continue
-        definition = dict(point.scenario.to_dict(), name="", description="")
-        key = (point.reference_name, canonical_json(definition))
+        key = key_of(point.reference_name, point.scenario.to_dict())
         if key not in done:
             say(f"computing the large-sample reference values of {point.reference_name} "
                 f"({config.reference_n:,} patients, once per study)")
