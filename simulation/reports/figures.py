@@ -539,6 +539,24 @@ class GridPoint:
     mcse: float
 
 
+def tick_labels(xs: Sequence[float], log_x: bool, closest: float = 0.11
+                ) -> list[tuple[float, str]]:
+    """The grid values that get a label: each at least ``closest`` of the axis (in
+    decades on a log axis) from the last one labelled; the others keep an unlabelled tick.
+
+    >>> [label for _, label in tick_labels([58, 100, 150, 200, 250, 300, 400], True)]
+    ['58', '100', '150', '200', '300', '400']
+    """
+    scale = (lambda v: math.log10(v)) if log_x else (lambda v: v)  # noqa: E731
+    span = max(scale(xs[-1]) - scale(xs[0]), 1e-12) if len(xs) > 1 else 1.0
+    gap = closest if log_x else closest * span
+    shown: list[tuple[float, str]] = []
+    for x in xs:
+        if not shown or scale(x) - scale(shown[-1][0]) >= gap:
+            shown.append((x, f"{x:g}"))
+    return shown
+
+
 def grid_figure(points: Sequence[GridPoint], *, x_label: str, measure: str,
                 reference: float | None = None, reference_label: str = "",
                 title: str = "", log_x: bool = False,
@@ -568,7 +586,7 @@ def grid_figure(points: Sequence[GridPoint], *, x_label: str, measure: str,
     """
     # Deferred: matplotlib loads only when a figure is drawn, never for the maths.
     import matplotlib
-    from matplotlib.ticker import FixedLocator, NullLocator
+    from matplotlib.ticker import FixedLocator, NullFormatter
 
     panels = list(dict.fromkeys([*panel_order, *(p.panel for p in points)]))
     panels = [name for name in panels if any(p.panel == name for p in points)]
@@ -614,9 +632,13 @@ def grid_figure(points: Sequence[GridPoint], *, x_label: str, measure: str,
             ax.grid(axis="y", color="0.88", linewidth=0.6)
             if log_x:
                 ax.set_xscale("log")
-            ax.xaxis.set_major_locator(FixedLocator(xs))
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.set_xticklabels([f"{v:g}" for v in xs], rotation=45 if len(xs) > 6 else 0)
+            shown = tick_labels(xs, log_x)
+            ax.xaxis.set_major_locator(FixedLocator([x for x, _ in shown]))
+            ax.xaxis.set_minor_locator(FixedLocator([x for x in xs
+                                                     if x not in dict(shown)]))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xticklabels([label for _, label in shown],
+                               rotation=45 if len(shown) > 6 else 0)
             if index % columns == 0:
                 ax.set_ylabel(measure)
             if index >= len(panels) - columns:
