@@ -91,7 +91,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "tcp://10.0.0.5:8786")
     parser.add_argument("--chunk-size", type=int, default=None, metavar="C",
                         help="replicates analysed together per task (default: the study "
-                             "file's, or 100 for a new study)")
+                             "file's, or 500 for a new study; fewer for large cohorts, at "
+                             "most 29,000 patients a task)")
     parser.add_argument("--reference-n", type=int, default=None, metavar="N",
                         help="patients in the one large cohort per scenario that gives the "
                              "large-sample reference values (default: the study file's, "
