@@ -28,7 +28,7 @@ from simulation.evidence.design import (
 from simulation.evidence.run import Budget
 from simulation.paper.methods import METHODS_VERSION
 from simulation.study.runner import ChunkTask, run_chunk
-from simulation.study.store import ResultColumns, canonical_json
+from simulation.study.store import RESULT_COLUMNS, ResultColumns, canonical_json
 
 #: The grid point simulated again: PNI near its published log-HR (1.43).
 POINT = GridPoint(MAIN_FAMILY, "pni", 145)
@@ -90,12 +90,12 @@ def _quantiles_again(seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                      REPLICATES, tuple(range(REPLICATES)), METHODS)
     result = run_chunk(task)
     columns = {}
+    fields = ("replicate", "estimate", "se", "p", "p_naive", "ci_lower", "ci_upper", "ok")
+    at = [RESULT_COLUMNS.index(name) for name in fields]
     for estimand in ("pni_mv_loghr", "pni_selected"):
-        table = []
-        for record in result.records:
-            row = next(r for r in record.rows if r.estimand == estimand)
-            table.append([record.replicate, row.estimate, row.se, row.p, row.p_naive,
-                          row.ci_lower, row.ci_upper, row.ok, np.nan, np.nan])
+        table = [[np.nan if row[i] is None else row[i] for i in at] + [np.nan, np.nan]
+                 for row in result.block.results if row[RESULT_COLUMNS.index("estimand")]
+                 == estimand]
         columns[(METHODS[0], estimand)] = ResultColumns.of(np.array(table, dtype=float), {})
     samples = samples_of(POINT, columns, REPLICATES)
     return {belt: raw_quantiles(samples.values[belt]) for belt in BELTS}

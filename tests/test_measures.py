@@ -158,7 +158,7 @@ def test_summary_counts_failures_and_uses_only_usable_estimates(tmp_path):
     s = get_scenario("tog2025-null")
     with Store(tmp_path / "s.sqlite") as store:
         store.claim({"seed": 1})
-        store.register_scenario(s.name, s.to_dict(), 5)
+        store.register_scenario(s.name, s.to_dict(), 5, n=58)
         for r, value in enumerate([0.1, -0.3, 0.2]):
             store.write_replicate(ReplicateRecord(s.name, r, "ok", 58, 40, _rows(value)))
         store.write_replicate(ReplicateRecord(s.name, 3, "ok", 58, 40,

@@ -24,7 +24,7 @@ from simulation.stats.maxstat import logrank_scores, maxstat_test
 from simulation.stats.roc import midpoint
 from simulation.study.runner import ChunkTask, run_chunk
 from simulation.study.seeds import replicate_rng
-from simulation.study.store import canonical_json
+from simulation.study.store import RESULT_COLUMNS, canonical_json
 from tests.r_oracle import long_format, run_r
 
 TOL = 1e-9
@@ -143,11 +143,15 @@ def test_every_replicate_of_a_small_study_equals_r(tmp_path) -> None:
         scenario = get_scenario(name)
         task = ChunkTask(canonical_json(scenario.to_dict()), seed, n, "fast", 0, replicates,
                          tuple(range(replicates)))
-        for record in run_chunk(task).records:
-            assert record.status == "ok"
-            rows = {(row.method, row.estimand): row for row in record.rows}
+        block = run_chunk(task).block
+        assert [row[2] for row in block.replicates] == ["ok"] * replicates
+        by_replicate: dict = {}
+        for row in block.results:
+            by_replicate.setdefault(row[1], {})[(row[2], row[3])] = dict(zip(RESULT_COLUMNS,
+                                                                             row))
+        for replicate, rows in sorted(by_replicate.items()):
             stored.append((rows[("maxstat", "cutoff")], rows[("maxstat", "pni_uv_loghr")]))
-            cohort = generate_cohort(scenario, n, replicate_rng(seed, name, record.replicate))
+            cohort = generate_cohort(scenario, n, replicate_rng(seed, name, replicate))
             cohorts.append({"time": cohort["os_months"], "event": cohort["os_event"],
                             "pni": pni_values(cohort["albumin_g_l"],
                                               cohort["lymphocytes_10e9_l"])})
@@ -159,8 +163,8 @@ def test_every_replicate_of_a_small_study_equals_r(tmp_path) -> None:
     lau94 = choose_maxstat(stack["time"], stack["event"], stack["pni"], p_method="Lau94")
     for k, (cutoff, univariable) in enumerate(stored):
         mid = float(midpoint(results["estimate"][k], results["above"][k]))
-        assert cutoff.estimate == mid                              # the stored cut-off
-        assert cutoff.p == pytest.approx(results["p92"][k], abs=TOL)
-        if univariable.ok:           # its test of PNI (not where the Cox fit separated)
-            assert univariable.p == pytest.approx(results["p92"][k], abs=TOL)
+        assert cutoff["estimate"] == mid                           # the stored cut-off
+        assert cutoff["p"] == pytest.approx(results["p92"][k], abs=TOL)
+        if univariable["ok"]:        # its test of PNI (not where the Cox fit separated)
+            assert univariable["p"] == pytest.approx(results["p92"][k], abs=TOL)
         assert lau94.p[k] == pytest.approx(min(results["p94"][k], 1.0), abs=TOL)

@@ -218,8 +218,9 @@ def test_study_report_holds_ademp_tables_and_figures(study_run):
     assert (png_dir / "cutoff.png").read_bytes() == report.images["fig-cutoff"]
     # The data-generating table shows the true HRs: tog2025's published PNI step.
     scenarios = {row[0]: row for row in report.tables["scenarios"][1:]}
-    assert scenarios["tog2025"][5] == "HR 4.17 below 47.6 (step)"
-    assert scenarios["tog2025-null"][5] == "no effect"
+    assert scenarios["tog2025"][2] == "25"                     # patients per cohort (--n)
+    assert scenarios["tog2025"][6] == "HR 4.17 below 47.6 (step)"
+    assert scenarios["tog2025-null"][6] == "no effect"
     assert scenarios["tog2025"][-1] == "30 / 30"
     # Only the null scenario has type I errors (tog2025: every estimand's factor acts).
     groups = [row[0] for row in report.tables["null-rejection"][1:]

@@ -13,6 +13,7 @@ import simulation.study.runner as runner
 from simulation.cohorts.scenarios import get_scenario
 from simulation.study.measures import summary_rows
 from simulation.study.runner import ChunkResult, StudyConfig, plan, run_study
+from simulation.study.seeds import replicate_rng
 from simulation.study.store import Store, StudyFileError
 
 TABLES = ("replicates", "results", "failures", "reference")
@@ -104,20 +105,17 @@ def test_extending_a_study_equals_running_it_whole(tmp_path, baseline):
 
 
 def test_failed_replicate_is_counted_and_never_redrawn(tmp_path, monkeypatch):
-    import simulation.cohorts.generate
+    real = runner.generate_stack
+    failing_age = real(get_scenario("tog2025-null"), 58,
+                       [replicate_rng(3, "tog2025-null", 4)])["age"][0, 0]
 
-    real = simulation.cohorts.generate.generate_cohort
-
-    def flaky(scenario, n, rng, **kw):
-        cohort = real(scenario, n, rng, **kw)
-        if cohort["age"][0] == FAILING_AGE[0]:
+    def flaky(scenario, n, rngs, **kw):
+        stack = real(scenario, n, rngs, **kw)
+        if (stack["age"][:, 0] == failing_age).any():
             raise RuntimeError("simulated failure")
-        return cohort
+        return stack
 
-    first = real(get_scenario("tog2025-null"), 58,
-                 __import__("simulation.study.seeds").study.seeds.replicate_rng(3, "tog2025-null", 4))
-    FAILING_AGE = [first["age"][0]]
-    monkeypatch.setattr(runner, "generate_cohort", flaky)
+    monkeypatch.setattr(runner, "generate_stack", flaky)
     path = tmp_path / "flaky.sqlite"
     outcome = quiet(config(replicates=6), path)
     assert outcome.failed >= 1 and outcome.written == 6
@@ -126,7 +124,7 @@ def test_failed_replicate_is_counted_and_never_redrawn(tmp_path, monkeypatch):
         ledger = store.failures()
     assert statuses[4] == "failed"
     assert any(row[1] == 4 and row[4] == "exception" and "simulated failure" in row[5]
-               for row in ledger)
+               and row[5].startswith("generating the cohort") for row in ledger)
     again = quiet(config(replicates=6), path)
     assert again.written == 0                                   # not re-drawn
     row = next(r for r in contents(path)[1] if r["estimand"] == "pni_mv_loghr")
@@ -137,7 +135,7 @@ def test_failed_replicate_is_counted_and_never_redrawn(tmp_path, monkeypatch):
 def test_worker_of_another_version_is_refused(tmp_path, monkeypatch):
     real = runner.run_chunk
     monkeypatch.setattr(runner, "run_chunk",
-                        lambda task: ChunkResult("9.9.9", real(task).records))
+                        lambda task: ChunkResult("9.9.9", real(task).block))
     with pytest.raises(StudyFileError, match="a worker runs hcc-prognosis 9.9.9"):
         quiet(config(replicates=6), tmp_path / "v.sqlite")
     with Store(tmp_path / "v.sqlite", create=False) as store:
@@ -149,7 +147,7 @@ def test_worker_of_another_version_is_refused(tmp_path, monkeypatch):
 def test_another_study_on_the_same_file_is_refused(tmp_path):
     path = tmp_path / "s.sqlite"
     quiet(config(replicates=6), path)
-    with pytest.raises(StudyFileError, match=r"n: file has 58, this run 40"):
+    with pytest.raises(StudyFileError, match=r"differs in: n \(file has 58, this run 40\)"):
         quiet(config(replicates=6, n=40), path)
     with pytest.raises(StudyFileError, match="engine: file has 'fast', this run 'lifelines'"):
         quiet(config(replicates=6, engine="lifelines"), path)

@@ -67,7 +67,8 @@ def test_rerun_resumes_and_other_study_is_refused(study, capsys):
     assert "nothing to run" in capsys.readouterr().err
     assert simulate(study, "--n", "40") == 2
     err = capsys.readouterr().err
-    assert "holds another study (n: file has 58, this run 40)" in err
+    assert "scenario 'tog2025' in" in err and "(differs in: n (file has 58, this run 40))" in err
+    assert "--grid n=58,40" in err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -10,6 +10,7 @@ from calculator.errors import InputError
 from simulation.study.store import (
     LedgerEntry,
     ReplicateRecord,
+    ResultBlock,
     ResultColumns,
     ResultRow,
     Store,
@@ -65,13 +66,57 @@ def test_other_study_is_refused_with_what_differs(tmp_path):
 
 
 def test_scenario_redefined_is_refused(store):
-    store.register_scenario("mine", {"effects": {"afp": 0.5}}, 10)
-    store.register_scenario("mine", {"effects": {"afp": 0.5}}, 30)
+    store.register_scenario("mine", {"effects": {"afp": 0.5}}, 10, n=58)
+    store.register_scenario("mine", {"effects": {"afp": 0.5}}, 30, n=58)
     assert store.scenarios() == [("mine", {"effects": {"afp": 0.5}}, 30)]
-    store.register_scenario("mine", {"effects": {"afp": 0.5}}, 5)   # never shrinks
+    store.register_scenario("mine", {"effects": {"afp": 0.5}}, 5, n=58)   # never shrinks
     assert store.scenarios()[0][2] == 30
     with pytest.raises(StudyFileError, match="defined differently.*effects"):
-        store.register_scenario("mine", {"effects": {"afp": 0.7}}, 10)
+        store.register_scenario("mine", {"effects": {"afp": 0.7}}, 10, n=58)
+    with pytest.raises(StudyFileError, match=r"defined differently \(differs in: n \(file "
+                                             r"has 58, this run 40\)\)"):
+        store.register_scenario("mine", {"effects": {"afp": 0.5}}, 10, n=40)
+
+
+def test_each_scenario_keeps_its_cohort_size_and_grid_values(store):
+    store.register_scenario("tog2025+n=100+pni_cutoff=45", {"x": 1}, 10, n=100,
+                            base="tog2025", grid=[("n", 100), ("pni_cutoff", 45.0)])
+    store.register_scenario("tog2025", {"x": 2}, 10, n=58)
+    grid, alone = store.scenario_entries()
+    assert (grid.n, grid.base, grid.grid) == (100, "tog2025", (("n", 100), ("pni_cutoff", 45.0)))
+    assert (alone.n, alone.base, alone.grid) == (58, "tog2025", ())
+
+
+def test_a_layout_1_file_is_refused_with_what_changed(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with Store(path) as s:
+        s._db.execute("UPDATE study SET value = '1' WHERE key = 'schema'")
+    with pytest.raises(StudyFileError, match="layout 1, written before design grids") as old:
+        Store(path, create=False)
+    assert "re-run the study into a new file" in old.value.hint
+
+
+def test_a_block_is_one_transaction_and_skips_replicates_already_written(store):
+    block = ResultBlock.of_records([record(0), record(1), record(2)])
+    assert block.failed == 0 and len(block.results) == 3
+    assert store.write_replicate(record(1))
+    assert store.write_block(block) == 2                  # 1 was there: 0 and 2 written
+    assert store.finished("tog2025") == {0, 1, 2}
+    assert len(store.results("tog2025")) == 3
+    assert store.write_block(block) == 0
+    bad = ResultBlock.of_records([record(5), record(6, [row(), row()])])
+    with pytest.raises(sqlite3.IntegrityError):
+        store.write_block(bad)
+    assert store.finished("tog2025") == {0, 1, 2}         # neither 5 nor 6
+
+
+def test_settings_are_kept_apart_from_the_fingerprint(store):
+    assert store.setting("stopping") is None
+    store.set_setting("stopping", {"max_replicates": 10})
+    store.set_setting("stopping", {"max_replicates": 20})
+    assert store.setting("stopping") == {"max_replicates": 20}
+    with pytest.raises(ValueError, match="not a setting"):
+        store.set_setting("fingerprint", {})
 
 
 def test_replicate_written_once_with_nan_as_null(store):

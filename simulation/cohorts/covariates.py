@@ -235,8 +235,20 @@ def draw_covariates(n: int, rng: np.random.Generator, ecog2_share: float) -> dic
     fewer stage C than ECOG 1-2 patients; so stage C is certain with extrahepatic spread
     and otherwise only leans towards a worse ECOG.
     """
-    z = rng.standard_normal((n, len(LATENTS))) @ latent_cholesky().T
-    col = {name: z[:, i] for i, name in enumerate(LATENTS)}
+    return covariates_from_normals(rng.standard_normal((n, len(LATENTS))), ecog2_share)
+
+
+def covariates_from_normals(normals: np.ndarray, ecog2_share: float) -> dict[str, np.ndarray]:
+    """The covariates of :func:`draw_covariates` from its independent standard normals.
+
+    ``normals`` has shape ``(n, 14)`` for one cohort or ``(B, n, 14)`` for a stack of
+    cohorts (each slice drawn from its cohort's own generator); the columns returned
+    have shape ``(n,)`` or ``(B, n)``. Every step after the draw is elementwise or a
+    matrix product per cohort, so a cohort of a stack equals, bit for bit, the same
+    cohort drawn alone.
+    """
+    z = np.matmul(normals, latent_cholesky().T)
+    col = {name: z[..., i] for i, name in enumerate(LATENTS)}
 
     age = MARGINALS["age"].from_normal(col["age"]).astype(np.int64)
     male = _binary(col["male"], float(TABLE1["male"]))

@@ -65,6 +65,11 @@ DEFAULT_ECOG2_SHARE = 0.10
 #: Marks a design number that :func:`simulation.cohorts.calibrate.calibrate` solves for.
 CALIBRATED = "calibrated"
 
+#: A scenario's name: letters, digits, '-', '_' and '.'; a point of a design grid adds
+#: ``+key=value`` parts (:mod:`simulation.study.grids`), e.g. ``tog2025+n=100``.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\+[A-Za-z0-9_.]+=[A-Za-z0-9._-]+)*")
+
+
 class ScenarioError(InputError):
     """A scenario that cannot be built: names the field, the value and what is allowed."""
 
@@ -255,8 +260,7 @@ def _number(field_name: str, value: Any, low: float, high: float, *, open_low: b
 
 def validate(scenario: Scenario) -> None:
     """Raise :class:`ScenarioError` for the first invalid field of ``scenario``."""
-    if not isinstance(scenario.name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*",
-                                                              scenario.name):
+    if not isinstance(scenario.name, str) or not NAME_PATTERN.fullmatch(scenario.name):
         raise _error("name", scenario.name, "letters, digits, '-', '_' or '.'",
                      f"name must be letters, digits, '-', '_' or '.'; got {scenario.name!r}")
     if scenario.pni_effect not in PNI_EFFECTS:
@@ -349,7 +353,7 @@ def linear_predictor(covariates: dict[str, np.ndarray], scenario: Scenario) -> n
     cut-off :math:`c` (the centring only moves the baseline, which is calibrated).
     """
     factors = code_factors(covariates, scenario.pni_cutoff)
-    eta = np.zeros(len(covariates["age"]))
+    eta = np.zeros(np.shape(covariates["age"]))
     for name, beta in scenario.effects.items():
         if name in factors:
             eta += beta * factors[name]
@@ -464,7 +468,7 @@ def load_scenario_toml(path: str | Path) -> Scenario:
         raise
 
 
-def _table(data: dict, key: str) -> dict:
+def _table(data: Mapping[str, Any], key: str) -> dict:
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise _error(key, value, "a TOML table", f"{key} must be a table, e.g. [{key}]")
@@ -492,6 +496,38 @@ def scenario_from_toml_data(data: dict[str, Any]) -> Scenario:
         raise _error("name", data["name"], "a name that is not a built-in scenario",
                      f"name {data['name']!r} is a built-in scenario; choose another name",
                      f'to start from it, write base = "{data["name"]}"')
+    return with_fields(base, {k: v for k, v in data.items() if k != "base"})
+
+
+#: Fields that :func:`with_fields` changes (``hazard_ratios``, ``log_hazard_ratios`` and
+#: ``targets`` are tables whose keys are factors and targets).
+FIELD_KEYS: tuple[str, ...] = ("name", "description", "pni_effect", "accrual_months",
+                               "weibull_shape", "followup_after_accrual_months",
+                               "pni_cutoff", "ecog2_share")
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "hazard_ratios": EFFECT_NAMES, "log_hazard_ratios": EFFECT_NAMES,
+    "targets": tuple(sorted(_TARGET_KEYS))}
+
+
+def with_fields(base: Scenario, data: Mapping[str, Any]) -> Scenario:
+    """``base`` with the fields of ``data`` changed, as a scenario file changes its base.
+
+    ``data`` holds the keys of a scenario file other than ``base`` (:data:`FIELD_KEYS`,
+    and the tables of :data:`TABLE_KEYS` as dicts): a hazard ratio given replaces the
+    base's effect of that factor, and the others are kept. Every value is checked as
+    the TOML reader checks it (:class:`ScenarioError` names the field, e.g.
+    ``hazard_ratios.pni_low``, the value and what is accepted).
+
+    >>> weaker = with_fields(get_scenario("tog2025"), {"name": "weaker",
+    ...                      "hazard_ratios": {"pni_low": 2.0}})
+    >>> round(weaker.effects["pni_low"], 4), round(weaker.effects["afp"], 4)
+    (0.6931, 0.678)
+    """
+    unknown = sorted(set(data) - set(FIELD_KEYS) - set(TABLE_KEYS))
+    if unknown:
+        known = sorted(set(FIELD_KEYS) | set(TABLE_KEYS))
+        raise _error(unknown[0], data[unknown[0]], ", ".join(known),
+                     f"unknown field {unknown[0]!r}; known: {', '.join(known)}")
     effects = dict(base.effects)
     hrs, log_hrs = _table(data, "hazard_ratios"), _table(data, "log_hazard_ratios")
     for table, given in (("hazard_ratios", hrs), ("log_hazard_ratios", log_hrs)):
@@ -524,10 +560,7 @@ def scenario_from_toml_data(data: dict[str, Any]) -> Scenario:
                      f"unknown target {unknown[0]!r}; known: {', '.join(sorted(_TARGET_KEYS))}")
     targets = replace(base.targets, **target_data)
 
-    overrides: dict[str, Any] = {
-        key: data[key] for key in ("name", "description", "pni_effect", "accrual_months",
-                                   "weibull_shape", "followup_after_accrual_months",
-                                   "pni_cutoff", "ecog2_share") if key in data}
+    overrides: dict[str, Any] = {key: data[key] for key in FIELD_KEYS if key in data}
     for key in _CALIBRATABLE:
         if overrides.get(key) == CALIBRATED:
             overrides[key] = None

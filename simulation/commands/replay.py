@@ -4,13 +4,16 @@
 
     hcc-prognosis replay --scenario tog2025 --replicate 17 --seed 1 --out rep17.csv
     hcc-prognosis replay --study study.sqlite --scenario tog2025 --replicate 17 > rep17.csv
+    hcc-prognosis replay --scenario tog2025+n=100+hazard_ratios.pni_low=2 --replicate 3
 
 Replicate r of scenario s under root seed S is drawn from its own random stream
 (:mod:`simulation.study.seeds`), so this is exactly the cohort ``simulate`` analysed, whatever
-the workers, chunking or resumes of that run. With ``--study`` the seed, the cohort size
-and the scenario's definition are read from the study file (so a scenario file that has
-changed since cannot mislead). The CSV has the cohort columns of ``hcc-prognosis cohort``
-and can be given to ``hcc-prognosis analyze``.
+the workers, chunking or resumes of that run. With ``--study`` the seed, the scenario's
+cohort size and its definition are read from the study file (so a scenario file that has
+changed since cannot mislead). Without it, a point of a design grid is rebuilt from its
+name (:func:`simulation.study.grids.point_from_name`), cohort size included. The CSV has
+the cohort columns of ``hcc-prognosis cohort`` and can be given to ``hcc-prognosis
+analyze``.
 """
 
 from __future__ import annotations
@@ -59,19 +62,21 @@ def _from_study(args: argparse.Namespace) -> tuple[Scenario, int, int]:
 
     with Store(args.study, create=False) as store:
         fingerprint = store.fingerprint() or {}
-        definitions = {name: definition for name, definition, _ in store.scenarios()}
-    if args.scenario not in definitions:
-        raise _problem("scenario", args.scenario, ", ".join(definitions),
+        entries = {entry.name: entry for entry in store.scenario_entries()}
+    if args.scenario not in entries:
+        names = list(entries)
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        raise _problem("scenario", args.scenario, ", ".join(entries),
                        f"the study {args.study} has no scenario {args.scenario!r}; it has "
-                       f"{', '.join(definitions) or 'none'}")
-    for name in ("seed", "n"):
+                       f"{shown or 'none'}")
+    entry = entries[args.scenario]
+    for name, recorded in (("seed", fingerprint.get("seed")), ("n", entry.n)):
         given = getattr(args, name)
-        if given is not None and given != fingerprint.get(name):
-            raise _problem(name, given, str(fingerprint.get(name)),
-                           f"--{name} {given} differs from the study's {fingerprint.get(name)};"
+        if given is not None and given != recorded:
+            raise _problem(name, given, str(recorded),
+                           f"--{name} {given} differs from the study's {recorded};"
                            f" leave it out with --study")
-    return (scenario_from_dict(definitions[args.scenario]), int(fingerprint["seed"]),
-            int(fingerprint["n"]))
+    return scenario_from_dict(entry.definition), int(fingerprint["seed"]), entry.n
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from simulation.cohorts.cohort_io import write_cohort
     from simulation.cohorts.generate import generate_cohort
     from simulation.cohorts.scenarios import get_scenario
+    from simulation.study.grids import SEPARATOR, point_from_name
     from simulation.study.seeds import check_replicate, replicate_rng
 
     try:
@@ -87,9 +93,17 @@ def run(args: argparse.Namespace) -> int:
         if args.study:
             scenario, seed, n = _from_study(args)
         else:
-            scenario = get_scenario(args.scenario)
             seed = 1 if args.seed is None else args.seed
             n = int(COHORT["n"]) if args.n is None else args.n
+            if SEPARATOR in args.scenario and not args.scenario.lower().endswith(".toml"):
+                point = point_from_name(args.scenario, get_scenario, n)
+                if args.n is not None and point.n != args.n:
+                    raise _problem("n", args.n, str(point.n),
+                                   f"--n {args.n} differs from the n={point.n} of the "
+                                   f"scenario's name; leave --n out")
+                scenario, n = point.scenario, point.n
+            else:
+                scenario = get_scenario(args.scenario)
         if n < 1:
             raise _problem("n", n, "a whole number >= 1", f"--n must be >= 1; got {n}")
         cohort = generate_cohort(scenario, n, replicate_rng(seed, scenario.name,

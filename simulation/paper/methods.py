@@ -131,21 +131,22 @@ def _fit_models(engine: Engine, time: np.ndarray, event: np.ndarray, X: np.ndarr
     lower, upper = coef.copy(), coef.copy()
     converged = np.zeros(M, dtype=bool)
     separated = np.zeros((M, p), dtype=bool)
-    if need.any():
-        # Pack each model's fitted covariates to the left and drop the columns no model
-        # uses: the work grows with p^2, and a selected model rarely uses all eight.
-        order = np.argsort(~active[need], axis=1, kind="stable")
-        width = int(active[need].sum(axis=1).max())
-        order = order[:, :width]
-        packed_active = np.take_along_axis(active[need], order, axis=1)
-        packed_X = np.take_along_axis(X[need], order[:, None, :], axis=2)
-        fit = engine.cox_fit(time[need], event[need], packed_X, None, packed_active)
-        rows = np.flatnonzero(need)[:, None]
+    widths = active.sum(axis=1)
+    for width in np.unique(widths[need]):
+        # Models with the same number of fitted covariates are fitted together, each
+        # packed to the left: the work grows with p^2, and a selected model rarely uses
+        # all eight, so a stack padded to its widest model does twice the work.
+        group = need & (widths == width)
+        order = np.argsort(~active[group], axis=1, kind="stable")[:, :width]
+        packed_active = np.take_along_axis(active[group], order, axis=1)
+        packed_X = np.take_along_axis(X[group], order[:, None, :], axis=2)
+        fit = engine.cox_fit(time[group], event[group], packed_X, None, packed_active)
+        rows = np.flatnonzero(group)[:, None]
         for target, source in ((coef, fit.coef), (se, fit.se), (pval, fit.p),
                                (lower, fit.ci_lower), (upper, fit.ci_upper)):
-            target[rows, order] = np.where(packed_active, source, np.nan)
-        converged[need] = fit.converged
-        separated[rows, order] = fit.separated & packed_active
+            target[rows, order] = source
+        converged[group] = fit.converged
+        separated[rows, order] = fit.separated
     fit_usable = usable(converged, separated)
     flag = np.full(M, "ok", dtype=object)
     detail = np.full(M, "", dtype=object)

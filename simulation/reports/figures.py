@@ -590,3 +590,142 @@ def hazard_ratio_figure(rows: Sequence[HazardRatioRow], *, title: str,
         ax.set_title(title, loc="left")
         fig.legend(loc="outside lower center", ncols=3, frameon=False, handlelength=2.2)
     return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Performance against the values of a design grid
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GridPoint:
+    """One performance estimate at one value of a design grid's key.
+
+    ``panel`` picks the subplot (e.g. the scenario and estimand), ``series`` the line
+    (the method); ``x`` is the key's value, ``value`` the estimate and ``mcse`` its Monte
+    Carlo SE (NaN when it has none).
+    """
+
+    panel: str
+    series: str
+    x: float
+    value: float
+    mcse: float
+
+
+def tick_labels(xs: Sequence[float], log_x: bool, closest: float = 0.11
+                ) -> list[tuple[float, str]]:
+    """The grid values that get a label: each at least ``closest`` of the axis (in
+    decades on a log axis) from the last one labelled; the others keep an unlabelled tick.
+
+    >>> [label for _, label in tick_labels([58, 100, 150, 200, 250, 300, 400], True)]
+    ['58', '100', '150', '200', '300', '400']
+    """
+    scale = (lambda v: math.log10(v)) if log_x else (lambda v: v)  # noqa: E731
+    span = max(scale(xs[-1]) - scale(xs[0]), 1e-12) if len(xs) > 1 else 1.0
+    gap = closest if log_x else closest * span
+    shown: list[tuple[float, str]] = []
+    for x in xs:
+        if not shown or scale(x) - scale(shown[-1][0]) >= gap:
+            shown.append((x, f"{x:g}"))
+    return shown
+
+
+def grid_figure(points: Sequence[GridPoint], *, x_label: str, measure: str,
+                reference: float | None = None, reference_label: str = "",
+                title: str = "", log_x: bool = False,
+                bounds: tuple[float, float] | None = None, columns: int = 2,
+                series_order: Sequence[str] = (), panel_order: Sequence[str] = (),
+                width_in: float = 6.4) -> Figure:
+    """A measure against a grid key: one line per series with ± 1.96 MCSE error bars.
+
+    Each series has its own line style, marker and grey level (:data:`SERIES_STYLES`),
+    and is shifted a little along x so that error bars at one value do not hide each
+    other (by a constant factor on a log axis). A horizontal line marks the target (0
+    for bias, 95% for coverage, 5% for a type I error, ...).
+
+    Parameters
+    ----------
+    points : sequence of GridPoint
+    x_label, measure : str
+        Axis labels, with units.
+    reference : float, optional
+        Target value; ``reference_label`` names it in the legend.
+    log_x : bool
+        A logarithmic x axis (cohort sizes from 58 to thousands), ticked at the values.
+    bounds : (low, high), optional
+        Range the measure cannot leave (0-100 for a percentage): error bars stop there.
+    series_order, panel_order : sequence of str
+        Order of the series (hence their styles) and of the panels; others follow.
+    """
+    # Deferred: matplotlib loads only when a figure is drawn, never for the maths.
+    import matplotlib
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    panels = list(dict.fromkeys([*panel_order, *(p.panel for p in points)]))
+    panels = [name for name in panels if any(p.panel == name for p in points)]
+    every = list(dict.fromkeys([*series_order, *(p.series for p in points)]))
+    present = {p.series for p in points}
+    series = [name for name in every if name in present]
+    xs = sorted({p.x for p in points})
+    low, high = bounds if bounds is not None else (-math.inf, math.inf)
+    columns = max(1, min(columns, len(panels)))
+    rows = math.ceil(len(panels) / columns)
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(width_in, 1.0 + 2.5 * rows)
+        axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
+        for index, ax in enumerate(axes.flat):
+            if index >= len(panels):
+                ax.set_visible(False)
+                continue
+            panel = panels[index]
+            if reference is not None:
+                ax.axhline(reference, color=REFERENCE_COLOUR, linewidth=1, linestyle="--",
+                           label=reference_label or f"target {reference:g}")
+            for position, name in enumerate(series):
+                chosen = sorted((p for p in points if p.panel == panel and p.series == name),
+                                key=lambda p: p.x)
+                if not chosen:
+                    continue
+                shift = (position - (len(series) - 1) / 2) * 0.012
+                x = np.array([p.x * (10 ** shift) if log_x else p.x for p in chosen])
+                if not log_x and len(xs) > 1:
+                    x = x + shift * (xs[-1] - xs[0])
+                y = np.array([p.value for p in chosen])
+                half = np.array([MCSE_MULTIPLIER * p.mcse if math.isfinite(p.mcse) else 0.0
+                                 for p in chosen])
+                err = np.vstack([np.minimum(half, y - low), np.minimum(half, high - y)])
+                styled = style(every.index(name))
+                ax.errorbar(x, y, yerr=err, color=styled["color"],
+                            linestyle=styled["linestyle"], linewidth=1.3,
+                            marker=styled["marker"], markersize=4.5,
+                            markerfacecolor=MARKER_FILLS[every.index(name) % len(MARKER_FILLS)],
+                            markeredgecolor="black", ecolor=styled["color"], elinewidth=1.0,
+                            capsize=2.5, label=name)
+            ax.set_title(panel, loc="left", fontsize=9)
+            ax.grid(axis="y", color="0.88", linewidth=0.6)
+            if log_x:
+                ax.set_xscale("log")
+            shown = tick_labels(xs, log_x)
+            ax.xaxis.set_major_locator(FixedLocator([x for x, _ in shown]))
+            ax.xaxis.set_minor_locator(FixedLocator([x for x in xs
+                                                     if x not in dict(shown)]))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xticklabels([label for _, label in shown],
+                               rotation=45 if len(shown) > 6 else 0)
+            if index % columns == 0:
+                ax.set_ylabel(measure)
+            if index >= len(panels) - columns:
+                ax.set_xlabel(x_label)
+                ax.tick_params(axis="x", labelbottom=True)
+        legend: dict[str, Any] = {}
+        for ax in axes.flat:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                legend.setdefault(label, handle)
+        labels = [name for name in series if name in legend]
+        labels += [label for label in legend if label not in labels]
+        fig.legend([legend[label] for label in labels], labels, loc="outside lower center",
+                   ncols=min(len(labels), 5), frameon=False, handlelength=3.0)
+        if title:
+            fig.suptitle(title + f"  (bars: ± {MCSE_MULTIPLIER:.2f} Monte Carlo SE)",
+                         x=0.01, ha="left", fontsize=10.5)
+    return fig

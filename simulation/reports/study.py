@@ -9,10 +9,15 @@ Data-generating mechanisms, Estimands, Methods, Performance measures, then the r
 - the distribution of the data-driven PNI cut-offs, with the published 47.6 marked;
 - bias and coverage per method and estimand, with ± 1.96 MCSE error bars;
 - rejection rates under the null scenarios (type I errors);
+- for a design grid (:mod:`simulation.study.grids`), each measure against the grid's
+  values: line plots with ± 1.96 MCSE error bars, one line per method;
 - failure rates, with the reasons from the failure ledger;
 - for a study written by ``hcc-prognosis evidence``, the evidence section
   (:mod:`simulation.reports.evidence`); its hundreds of grid points appear there, not in
   the per-scenario tables.
+
+A study run with a stopping rule (:mod:`simulation.study.stopping`) states the rule and
+the replicate counts it reached.
 
 Every number is a field of :func:`simulation.study.measures.summary_rows` (what
 ``summarize --json`` prints); each table cell names its row and field in ``data-key`` as
@@ -45,8 +50,9 @@ from simulation.paper.methods import ESTIMAND_FACTOR, LOGHR_ESTIMANDS, METHODS, 
 from simulation.reports import figures, html
 from simulation.reports.evidence import evidence_figures, evidence_sections
 from simulation.reports.html import Cell, Row, Section, text
-from simulation.study.measures import summary_rows
-from simulation.study.store import Store
+from simulation.study.measures import CUTOFF_TOLERANCE, summary_rows
+from simulation.study.stopping import StoppingRule
+from simulation.study.store import ScenarioEntry, Store
 from simulation.study.truth import pni_has_effect
 
 PUBLISHED_PNI = DEFAULT_PNI_CUTOFF
@@ -99,6 +105,10 @@ class StudyData:
         The failure ledger ``(scenario, replicate, method, estimand, kind, message)``.
     evidence : Evidence or None
         For a study written by ``hcc-prognosis evidence``: the evidence computed from it.
+    entries : list of ScenarioEntry
+        Each scenario's cohort size, base scenario and grid values.
+    stopping : dict or None
+        The stopping rule of the last run that used one (its JSON form).
     """
 
     fingerprint: dict[str, Any]
@@ -108,6 +118,13 @@ class StudyData:
     cutoffs: dict[str, dict[str, np.ndarray]]
     ledger: list[tuple]
     evidence: Evidence | None = None
+    entries: tuple[ScenarioEntry, ...] = ()
+    stopping: dict[str, Any] | None = None
+
+    @property
+    def grid(self) -> bool:
+        """Whether the study is a design grid."""
+        return any(entry.grid for entry in self.entries)
 
     def without_grid(self) -> StudyData:
         """The study without the evidence grid's points (the per-scenario sections show
@@ -117,7 +134,8 @@ class StudyData:
                        counts={k: v for k, v in self.counts.items() if k in keep},
                        rows=[r for r in self.rows if r["scenario"] in keep],
                        cutoffs={k: v for k, v in self.cutoffs.items() if k in keep},
-                       ledger=[e for e in self.ledger if e[0] in keep])
+                       ledger=[e for e in self.ledger if e[0] in keep],
+                       entries=tuple(e for e in self.entries if e.name in keep))
 
 
 def read_study(path: str | os.PathLike[str]) -> StudyData:
@@ -142,7 +160,8 @@ def read_study(path: str | os.PathLike[str]) -> StudyData:
         evidence = is_evidence_study(store)
         data = StudyData(fingerprint=store.fingerprint() or {}, scenarios=scenarios,
                          counts=counts, rows=summary_rows(store), cutoffs=cutoffs,
-                         ledger=store.failures())
+                         ledger=store.failures(), entries=tuple(store.scenario_entries()),
+                         stopping=store.setting("stopping"))
     return replace(data, evidence=read_evidence(path)) if evidence else data
 
 
@@ -247,8 +266,10 @@ def scenario_table(data: StudyData) -> str:
     """The data-generating mechanisms: true HRs, targets and replicates of each scenario."""
     others = [f for f in OTHER_FACTORS
               if any(d.get("effects", {}).get(f, 0.0) for _, d, _ in data.scenarios)]
-    headers = ("Scenario", "Description", f"AFP ≥ {AFP_CUTOFF_NG_ML:g}", "Spread", "Child-Pugh B", "PNI",
-               *others, "Targets", "Replicates run / requested")
+    headers = ("Scenario", "Description", "Patients per cohort", f"AFP ≥ {AFP_CUTOFF_NG_ML:g}",
+               "Spread", "Child-Pugh B", "PNI", *others, "Targets",
+               "Replicates run / requested")
+    sizes = {entry.name: entry.n for entry in data.entries}
     rows = []
     for name, definition, requested in data.scenarios:
         effects = definition.get("effects", {})
@@ -259,7 +280,9 @@ def scenario_table(data: StudyData) -> str:
                        f"{targets.get('median_followup_months', math.nan):g} mo")
         done = data.counts.get(name, {"ok": 0, "failed": 0})
         rows.append(Row(name, (
-            text(definition.get("description", "")), hr("afp"), hr("extrahepatic_spread"),
+            text(definition.get("description", "")),
+            html.number(sizes.get(name, data.fingerprint.get("n")), "d"), hr("afp"),
+            hr("extrahepatic_spread"),
             hr("child_pugh_b"), text(_pni_effect(definition)), *(hr(f) for f in others),
             text(target_text), text(f"{done['ok'] + done['failed']} / {requested}"))))
     return html.table("Scenarios: true hazard ratios (adverse level vs reference; 1.00 is no "
@@ -267,10 +290,54 @@ def scenario_table(data: StudyData) -> str:
                       note="Every other Table 4 factor has no effect unless a column shows it.")
 
 
+def cohort_sizes(data: StudyData) -> str:
+    """``58`` or ``58 to 3,000 (by scenario)``."""
+    sizes = sorted({entry.n for entry in data.entries}) or [data.fingerprint.get("n", "?")]
+    if len(sizes) == 1:
+        return f"{sizes[0]}"
+    return f"{sizes[0]:,} to {sizes[-1]:,} (by scenario)"
+
+
+def grid_text(data: StudyData) -> str:
+    """The design grid in words: its keys and values, and how its points are named."""
+    values: dict[str, list[Any]] = {}
+    for entry in data.entries:
+        for key, value in entry.grid:
+            values.setdefault(key, [])
+            if value not in values[key]:
+                values[key].append(value)
+    bases = list(dict.fromkeys(entry.base for entry in data.entries))
+    keys = "; ".join(f"{key} = {', '.join(_shown(v) for v in vals)}"
+                     for key, vals in values.items())
+    return (f"every combination of {keys}, for the scenario(s) {', '.join(bases)}: "
+            f"{len(data.entries)} scenarios, each named base+key=value (e.g. "
+            f"{data.entries[-1].name}) and drawing its own replicates.")
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def stopping_text(data: StudyData) -> str:
+    """The stopping rule and the replicate counts it reached."""
+    rule = StoppingRule.from_dict(data.stopping or {})
+    by = {r["scenario"]: (r["n_rep"], r.get("stopped_by")) for r in data.rows}
+    met = sum(1 for _, how in by.values() if how == "target")
+    capped = [name for name, (_, how) in by.items() if how == "cap"]
+    counts = sorted(count for count, _ in by.values())
+    text_ = (f"{rule.describe()}. Reached: {met} of {len(by)} scenario(s) met it, "
+             f"{len(capped)} stopped by the cap; replicates per scenario {counts[0]:,} to "
+             f"{counts[-1]:,}")
+    if capped:
+        more = ", ..." if len(capped) > 8 else ""
+        text_ += f" (stopped by the cap: {', '.join(capped[:8])}{more})"
+    return text_ + "."
+
+
 def _design(data: StudyData) -> str:
     fp = data.fingerprint
     items = [
-        ("Cohorts", f"{fp.get('n', '?')} patients each, drawn by the project's generator "
+        ("Cohorts", f"{cohort_sizes(data)} patients each, drawn by the project's generator "
                     "(Table 1 marginals with clinical dependence; Weibull survival by "
                     "inverse transform with the scenario's conditional log-HRs; staggered "
                     "entry, administrative end and drop-out calibrated to the death share "
@@ -282,6 +349,10 @@ def _design(data: StudyData) -> str:
                    f"package version {fp.get('version', '?')}, methods version "
                    f"{fp.get('methods_version', '?')}."),
     ]
+    if data.grid:
+        items.append(("Design grid", grid_text(data)))
+    if data.stopping is not None:
+        items.append(("Replicates", stopping_text(data)))
     return html.definitions(items, "ademp")
 
 
@@ -378,7 +449,8 @@ def performance_rows(data: StudyData, scenario: str, methods: Sequence[str]) -> 
 
 
 CUTOFF_HEADERS = ("Scenario / method", "Replicates used", "Truth", "Mean", "SD", "2.5%", "Median",
-                  "97.5%", "At search boundary, %", "Group < 10% of patients, %")
+                  "97.5%", f"Within ±{CUTOFF_TOLERANCE:g} of the truth, %",
+                  "At search boundary, %", "Group < 10% of patients, %")
 
 
 def cutoff_rows(data: StudyData) -> list[Row]:
@@ -392,7 +464,7 @@ def cutoff_rows(data: StudyData) -> list[Row]:
                 count(r, "n_used"), truth_cell(r, ".2f"), measure(r, "mean", ".2f"),
                 measure(r, "sd", ".2f"), measure(r, "q025", ".2f"),
                 measure(r, "median", ".2f"), measure(r, "q975", ".2f"),
-                measure(r, "share_at_boundary", "pct"),
+                measure(r, "share_within_2", "pct"), measure(r, "share_at_boundary", "pct"),
                 measure(r, "share_small_group", "pct")), indent=True))
     return rows
 
@@ -554,15 +626,152 @@ def _figure(png: bytes | None, figure_id: str, alt: str, caption: str, missing: 
     return html.figure(png, figure_id=figure_id, alt=alt, caption=caption)
 
 
+# ---------------------------------------------------------------------------------------
+# A design grid: measures against its values
+# ---------------------------------------------------------------------------------------
+
+def grid_key(data: StudyData) -> str | None:
+    """The key the grid figures put on the x axis: ``n`` if it varies, else the first
+    numeric key that takes two values or more (None if there is none)."""
+    values: dict[str, set[Any]] = {}
+    for entry in data.entries:
+        for key, value in entry.grid:
+            values.setdefault(key, set()).add(value)
+    numeric = [key for key, vals in values.items()
+               if len(vals) > 1 and all(isinstance(v, (int, float)) for v in vals)]
+    return "n" if "n" in numeric else (numeric[0] if numeric else None)
+
+
+def _x_of(row: Mapping[str, Any], key: str) -> float | None:
+    value = row.get(key)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _panel_of(row: Mapping[str, Any], key: str, label: str) -> str:
+    """The panel of a row: its base scenario, the values of the other grid keys, and
+    what is shown."""
+    others = [f"{k}={row.get(k):g}" if isinstance(row.get(k), float) else f"{k}={row.get(k)}"
+              for k in row.get("grid_keys", ()) if k not in (key, "n") or
+              (k == "n" and key != "n")]
+    if key != "n" and "n" not in row.get("grid_keys", ()):
+        others = [o for o in others if not o.startswith("n=")]
+    return ", ".join([row["base_scenario"], *others]) + f": {label}"
+
+
+def grid_points(data: StudyData, estimands: Sequence[str], field: str, key: str,
+                scale: float = 1.0) -> list[figures.GridPoint]:
+    """The grid's values of ``field`` for ``estimands``, one point per (scenario,
+    method), placed by the value of ``key``."""
+    points = []
+    for r in data.rows:
+        if r["estimand"] not in estimands:
+            continue
+        x, value = _x_of(r, key), html.finite(r.get(field))
+        if x is None or value is None:
+            continue
+        mcse = html.finite(r.get(f"{field}_mcse"))
+        label = GRID_PANELS.get((r["estimand"], field), PANEL_TITLES.get(r["estimand"],
+                                                                         r["estimand"]))
+        points.append(figures.GridPoint(_panel_of(r, key, label), r["method"], x,
+                                        scale * value, math.nan if mcse is None
+                                        else scale * mcse))
+    return points
+
+
+#: Panel titles of the grid figures by (estimand, field).
+GRID_PANELS = {("cutoff", "share_within_2"): f"cut-off within ±{CUTOFF_TOLERANCE:g}",
+               ("pni_uv_loghr", "rejection"): "PNI univariable test",
+               ("pni_selected", "rejection"): "PNI called independent"}
+
+#: The grid figures: name -> (estimands, field, scale, axis label, reference, its label,
+#: bounds, title).
+GRID_FIGURES: dict[str, tuple[tuple[str, ...], str, float, str, float | None, str,
+                              tuple[float, float] | None, str]] = {
+    "grid-cutoff": (("cutoff",), "share_within_2", 100.0,
+                    f"Cut-off within ±{CUTOFF_TOLERANCE:g} of the true step (%)", 80.0, "80%",
+                    (0.0, 100.0), "The data-driven cut-off finds the true step"),
+    "grid-coverage": (("pni_uv_loghr", "pni_mv_loghr"), "coverage", 100.0,
+                      "Coverage of the 95% CI (%)", 95.0, "nominal 95%", (0.0, 100.0),
+                      "Coverage of the PNI log-HR"),
+    "grid-bias": (("pni_uv_loghr", "pni_mv_loghr"), "bias", 1.0, "Bias (log hazard ratio)",
+                  0.0, "no bias", None, "Bias of the PNI log-HR"),
+    "grid-rejection": (("pni_uv_loghr", "pni_selected"), "rejection", 100.0,
+                       "Rejection, p < 0.05 (%)", 5.0, "nominal 5%", (0.0, 100.0),
+                       "PNI found prognostic (p < 0.05)"),
+}
+
+
+def grid_pngs(data: StudyData) -> dict[str, bytes | None]:
+    """PNG bytes of the grid figures (None where the study has nothing to show)."""
+    key = grid_key(data)
+    out: dict[str, bytes | None] = dict.fromkeys(GRID_FIGURES)
+    if key is None:
+        return out
+    log_x = key == "n" and max(e.n for e in data.entries) >= 4 * min(e.n for e in data.entries)
+    x_label = ("Patients per cohort (n)" if key == "n" else key)
+    order = [m for m in METHODS]
+    for name, (estimands, field_, scale, label, reference, ref_label, bounds,
+               title) in GRID_FIGURES.items():
+        points = grid_points(data, estimands, field_, key, scale)
+        if not points:
+            continue
+        fig = figures.grid_figure(points, x_label=x_label, measure=label,
+                                  reference=reference, reference_label=ref_label,
+                                  title=title, log_x=log_x, bounds=bounds,
+                                  series_order=order)
+        out[name] = figures.to_png(fig)
+    return out
+
+
+#: Largest number of scenarios whose cut-off histograms are drawn one panel each.
+MAX_HISTOGRAM_PANELS = 6
+
+
 def study_figures(data: StudyData) -> dict[str, bytes | None]:
-    """PNG bytes of the study's figures (None where the study has nothing to show)."""
+    """PNG bytes of the study's figures (None where the study has nothing to show).
+
+    A design grid shows each measure against the grid's values instead of one marker
+    per scenario (its many scenarios would not read as markers); an evidence study adds
+    its belts.
+    """
     standard = data.without_grid()
-    pngs = {"cutoff": cutoff_png(standard), "bias": bias_png(standard),
-            "coverage": coverage_png(standard),
-            "rejection": rejection_png(standard, null_rows(standard))}
+    if standard.grid:
+        few = len(standard.cutoffs) <= MAX_HISTOGRAM_PANELS
+        pngs = {"cutoff": cutoff_png(standard) if few else None, "bias": None,
+                "coverage": None, "rejection": None, **grid_pngs(standard)}
+    else:
+        pngs = {"cutoff": cutoff_png(standard), "bias": bias_png(standard),
+                "coverage": coverage_png(standard),
+                "rejection": rejection_png(standard, null_rows(standard))}
     if data.evidence is not None:
         pngs.update(evidence_figures(data.evidence))
     return pngs
+
+
+def _grid_section(data: StudyData, pngs: Mapping[str, bytes | None]) -> str:
+    key = grid_key(data)
+    if key is None:
+        return html.paragraph("No numeric grid key takes two values or more: the measures "
+                              "are in the tables of each scenario.", "note")
+    captions = {
+        "grid-cutoff": f"Share of replicates whose data-driven cut-off lies within "
+                       f"±{CUTOFF_TOLERANCE:g} PNI units of the true step, against {key}; "
+                       "the dashed line marks 80%.",
+        "grid-coverage": f"Coverage of the 95% Wald CI of the PNI log-HR (univariable and "
+                         f"in the four-factor model), against {key}; dashed: nominal 95%.",
+        "grid-bias": f"Bias of the PNI log-HR against {key} (the continuous method's is per "
+                     "PNI unit); dashed: no bias.",
+        "grid-rejection": f"Share of replicates that find PNI prognostic (univariable test "
+                          f"at p < 0.05; the paper's procedure calling it independent), "
+                          f"against {key}: power where PNI acts, a type I error where it "
+                          "does not (dashed: 5%).",
+    }
+    parts = [_figure(pngs.get(name), f"fig-{name}", GRID_FIGURES[name][7], caption,
+                     "Nothing of this kind to show.")
+             for name, caption in captions.items() if pngs.get(name) is not None]
+    return "\n".join(parts) + html.paragraph(
+        "Each line is a method, each panel a scenario of the grid and what is shown; the "
+        "bars span ± 1.96 Monte Carlo SE.", "note")
 
 
 def study_report_html(data: StudyData, *, source: str = "",
@@ -584,6 +793,8 @@ def study_report_html(data: StudyData, *, source: str = "",
                 css_class="numeric"))
     nulls = null_rows(data)
     failures = failure_rows(data, methods)
+    grid_sections = ([Section("grid", "Measures against the design grid",
+                              _grid_section(data, pngs))] if data.grid else [])
     sections = [
         Section("aims", "Aims", _aims()),
         Section("data", "Data-generating mechanisms",
@@ -597,6 +808,7 @@ def study_report_html(data: StudyData, *, source: str = "",
                     "PNI unit. † truth is a large-sample reference value. Rejection of a "
                     "*_selected row is the share of replicates in which the paper's procedure "
                     "calls the factor an independent predictor.", "note")),
+        *grid_sections,
         Section("cutoff", "The data-driven cut-off",
                 _figure(pngs["cutoff"], "fig-cutoff",
                         "Histograms of the chosen PNI cut-off per scenario and method",
@@ -604,10 +816,12 @@ def study_report_html(data: StudyData, *, source: str = "",
                         f"panel per scenario; the dashed line is the published "
                         f"{PUBLISHED_PNI:g}. Bars are percent of all replicates; replicates "
                         "without a cut-off are counted in the legend.",
-                        "The study has no data-driven cut-offs.")
+                        "The study has no data-driven cut-offs." if not data.grid else
+                        "The cut-offs of the grid's scenarios are in the table below and in "
+                        "the figures of the design grid.")
                 + html.table("The chosen cut-off: value (Monte Carlo SE)", CUTOFF_HEADERS,
                              cutoff_rows(data), table_id="cutoffs", css_class="numeric")),
-        Section("bias-coverage", "Bias and coverage",
+        *([] if data.grid else [Section("bias-coverage", "Bias and coverage",
                 _figure(pngs["bias"], "fig-bias", "Bias per method and estimand",
                         "Bias of each log-HR estimand by method (rows) and scenario "
                         "(markers), with ± 1.96 Monte Carlo SE bars.",
@@ -615,14 +829,14 @@ def study_report_html(data: StudyData, *, source: str = "",
                 + _figure(pngs["coverage"], "fig-coverage", "Coverage per method and estimand",
                           "Coverage of the 95% Wald interval, with ± 1.96 Monte Carlo SE "
                           "bars; the dashed line is the nominal 95%.",
-                          "No estimand has a truth to compute coverage against.")),
+                          "No estimand has a truth to compute coverage against."))]),
         Section("null", "Rejection under the null",
-                _figure(pngs["rejection"], "fig-rejection", "Type I error per method",
+                (_figure(pngs["rejection"], "fig-rejection", "Type I error per method",
                         "Rejection rate (p < 0.05) where the factor has no effect in the "
                         "scenario: a type I error, nominally 5%; ± 1.96 Monte Carlo SE bars. "
                         "The *_selected panels show how often the paper's procedure calls a "
                         "factor without effect an independent predictor.",
-                        "The study has no null scenario.")
+                        "The study has no null scenario.") if not data.grid else "")
                 + (html.table("Type I error: rejection rate, % (Monte Carlo SE)",
                               ("Scenario / estimand", *methods),
                               rejection_table_rows(data, nulls, methods),
@@ -644,9 +858,8 @@ def study_report_html(data: StudyData, *, source: str = "",
     grid = len(full.scenarios) - len(data.scenarios)
     subtitle = (f"{len(data.scenarios)} scenario(s)"
                 + (f" and an evidence grid of {grid} points" if grid else "")
-                + f", {replicates} replicates in all, cohorts "
-                f"of {data.fingerprint.get('n', '?')} patients; methods "
-                f"{', '.join(methods)}.")
+                + f", {replicates:,} replicates in all, cohorts of {cohort_sizes(full)} "
+                f"patients; methods {', '.join(methods)}.")
     footer = (f"hcc-prognosis {__version__}. Report of the study file {source}; the same "
               "numbers are printed by 'hcc-prognosis summarize --json'.")
     return html.page(title, subtitle, sections, footer)

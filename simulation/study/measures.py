@@ -33,7 +33,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,7 @@ from simulation.paper.methods import (
     estimands_of,
 )
 from simulation.stats.jsonsafe import finite_or_none
+from simulation.study.stopping import StoppingRule, evaluate
 from simulation.study.store import ResultColumns
 from simulation.study.truth import truth_for
 
@@ -54,6 +55,9 @@ from simulation.study.truth import truth_for
 TEST_LEVEL = 0.05
 #: Quantiles of the cut-off's distribution that ``summarize`` reports.
 CUTOFF_QUANTILES = {"q025": 0.025, "median": 0.5, "q975": 0.975}
+#: A data-driven cut-off "finds" the true step if within this many PNI units of it
+#: (inclusive): ``share_within_2``.
+CUTOFF_TOLERANCE = 2.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,10 +154,18 @@ def quantile_with_mcse(values: np.ndarray, q: float) -> tuple[float | None, floa
     return value, float(x[upper] - x[lower]) / (2.0 * Z95)
 
 
-def cutoff_distribution(cutoff: np.ndarray, at_boundary: np.ndarray, low_share: np.ndarray
-                        ) -> dict[str, float | None]:
-    """Mean, SD, 2.5/50/97.5 percentiles, share at the search boundary and share of
-    cut-offs that leave fewer than 10% of patients in a group, each with its MCSE."""
+def cutoff_distribution(cutoff: np.ndarray, at_boundary: np.ndarray, low_share: np.ndarray,
+                        truth: float | None = None) -> dict[str, float | None]:
+    """Mean, SD, 2.5/50/97.5 percentiles, share at the search boundary, share of
+    cut-offs that leave fewer than 10% of patients in a group and, given the true step,
+    the share within :data:`CUTOFF_TOLERANCE` PNI units of it (``share_within_2``),
+    each with its MCSE.
+
+    >>> out = cutoff_distribution(np.array([45.6, 47.6, 49.7, 52.0]), np.zeros(4, bool),
+    ...                           np.full(4, 0.5), truth=47.6)
+    >>> out["share_within_2"], round(out["share_within_2_mcse"], 4)
+    (0.5, 0.25)
+    """
     out: dict[str, float | None] = {}
     for name, q in CUTOFF_QUANTILES.items():
         out[name], out[f"{name}_mcse"] = quantile_with_mcse(cutoff, q)
@@ -163,6 +175,13 @@ def cutoff_distribution(cutoff: np.ndarray, at_boundary: np.ndarray, low_share: 
         extreme = (low_share < MAXSTAT_MIN_SHARE - 1e-12) | (low_share > MAXSTAT_MAX_SHARE + 1e-12)
     out["share_small_group"], out["share_small_group_mcse"] = proportion(extreme)
     out["low_share_mean"] = finite_or_none(np.mean(low_share)) if low_share.size else None
+    out["share_within_2"] = out["share_within_2_mcse"] = None
+    if truth is not None:
+        # A cut-off is a midpoint of two PNI values (multiples of 0.05): compare to
+        # within rounding, so that 45.6 is within 2 of 47.6 whatever the float sum says.
+        distance = np.abs(np.asarray(cutoff, dtype=float) - truth)
+        out["share_within_2"], out["share_within_2_mcse"] = proportion(
+            distance <= CUTOFF_TOLERANCE + 1e-9)
     return out
 
 
@@ -170,32 +189,50 @@ def cutoff_distribution(cutoff: np.ndarray, at_boundary: np.ndarray, low_share: 
 # A study's summary
 # ---------------------------------------------------------------------------------------
 
-def summary_rows(store: Any) -> list[dict[str, Any]]:
+def summary_rows(store: Any, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """One dict per (scenario, method, estimand) with every measure and its MCSE.
 
-    ``store`` is an open :class:`simulation.study.store.Store`. Fields: ``scenario, method,
-    estimand, n_rep`` (replicates in the file), ``n_failed`` (of them, without a usable
-    estimate: failed replicates plus flagged estimates), ``n_used``, ``failures`` (count
-    per flag), ``truth, truth_kind, truth_se, truth_label``, then the measures of
-    :func:`performance` (log-HRs), :func:`cutoff_distribution` (cut-offs) or the share
-    selected in ``rejection`` (``*_selected``). ``rejection_naive`` is the rejection
-    rate of the plain Wald p (it differs from ``rejection`` for maxstat's univariable
-    PNI, whose own p is the Lausen-Schumacher one).
+    ``store`` is an open :class:`simulation.study.store.Store`; ``names`` limits the
+    rows to some scenarios. Fields: ``scenario``, ``base_scenario`` (the scenario a
+    design grid point was made from, else the scenario itself), ``n`` (patients per
+    cohort), one field per grid key with the point's value (``grid_keys`` lists them,
+    :mod:`simulation.study.grids`), ``method, estimand, n_rep`` (replicates in the file),
+    ``n_failed`` (of them, without a usable estimate: failed replicates plus flagged
+    estimates), ``n_used``, ``failures`` (count per flag), ``truth, truth_kind,
+    truth_se, truth_label``, then the measures of :func:`performance` (log-HRs),
+    :func:`cutoff_distribution` (cut-offs) or the share selected in ``rejection``
+    (``*_selected``). ``rejection_naive`` is the rejection rate of the plain Wald p (it
+    differs from ``rejection`` for maxstat's univariable PNI, whose own p is the
+    Lausen-Schumacher one). If a run used a stopping rule
+    (:mod:`simulation.study.stopping`), ``stopped_by`` says whether the scenario met it
+    (``"target"``), reached the cap (``"cap"``) or neither yet (None).
     """
     out: list[dict[str, Any]] = []
-    for name, definition, requested in store.scenarios():
-        scenario = scenario_from_dict(definition)
-        counts = store.replicate_counts(name)
-        n_rep = counts["ok"] + counts["failed"]
-        reference = store.reference(name)
-        grouped = store.result_columns(name)
+    counts: dict[str, int] = {}
+    for entry in store.scenario_entries():
+        if names is not None and entry.name not in names:
+            continue
+        scenario = scenario_from_dict(entry.definition)
+        tally = store.replicate_counts(entry.name)
+        n_rep = counts[entry.name] = tally["ok"] + tally["failed"]
+        reference = store.reference(entry.name)
+        grouped = store.result_columns(entry.name)
+        design = {"base_scenario": entry.base, "n": entry.n,
+                  "grid_keys": [key for key, _ in entry.grid],
+                  **{key: value for key, value in entry.grid if key != "n"}}
         for method in METHODS:
             for estimand in estimands_of(method):
                 columns = grouped.pop((method, estimand), None) or ResultColumns.empty()
                 if not len(columns) and n_rep == 0:
                     continue
-                out.append(_summary_row(scenario, method, estimand, columns, n_rep,
-                                        counts["failed"], requested, reference))
+                row = _summary_row(scenario, method, estimand, columns, n_rep,
+                                   tally["failed"], entry.requested, reference)
+                out.append({"scenario": row.pop("scenario"), **design, **row})
+    setting = store.setting("stopping")
+    if setting is not None:
+        status = evaluate(StoppingRule.from_dict(setting), out, counts)
+        for row in out:
+            row["stopped_by"] = status[row["scenario"]].stopped_by
     return out
 
 
@@ -229,7 +266,7 @@ def _summary_row(scenario: Scenario, method: str, estimand: str, columns: Result
                 measures[key] = None
             measures["sd"], measures["sd_mcse"] = measures["empse"], measures["empse_mcse"]
             measures.update(cutoff_distribution(estimate, columns.at_boundary[used],
-                                                columns.low_share[used]))
+                                                columns.low_share[used], theta.value))
             if method != "maxstat":
                 measures["rejection"] = measures["rejection_mcse"] = None
         else:

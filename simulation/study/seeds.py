@@ -23,6 +23,7 @@ References
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import numpy as np
 
@@ -63,6 +64,7 @@ def check_replicate(replicate: object) -> int:
     return int(replicate)
 
 
+@lru_cache(maxsize=256)
 def scenario_key(scenario_name: str) -> int:
     """128-bit integer key of a scenario name (first 16 bytes of its SHA-256, big-endian).
 

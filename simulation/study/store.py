@@ -4,12 +4,15 @@ One file holds one study. Its tables:
 
 ``study``
     ``key``/``value`` pairs; ``fingerprint`` is the canonical JSON of what makes two runs
-    the same study (package version, root seed, cohort size, engine, chunk size, method
-    version), ``schema`` the layout version.
+    the same study (package version, root seed, engine, chunk size, method version),
+    ``schema`` the layout version, ``stopping`` the last precision rule a run used
+    (:mod:`simulation.study.stopping`).
 ``scenarios``
-    Each scenario's full definition (JSON), its position, and the largest replicate
-    count requested so far. A scenario name that comes back with another definition is
-    refused.
+    Each scenario's full definition (JSON), its cohort size ``n``, the scenario it was
+    made from (``base``) and the grid values that made it (``grid``, a JSON list of
+    ``[key, value]`` pairs, empty outside a design grid; :mod:`simulation.study.grids`),
+    its position, and the largest replicate count requested so far. A scenario name
+    that comes back with another definition or cohort size is refused.
 ``replicates``
     One row per finished replicate, ``ok`` or ``failed`` (an exception: counted, never
     re-drawn), with the cohort's size and deaths.
@@ -27,12 +30,13 @@ One file holds one study. Its tables:
     When each ``simulate`` command ran (for the record; not part of the results).
 
 Rows of ``replicates``, ``results`` and ``failures`` are never updated or deleted
-(triggers refuse it). All rows of one replicate are written in one transaction, so a
-replicate is either wholly in the file or not at all. The journal is SQLite's write-ahead
-log with ``synchronous=NORMAL``: a process killed at any moment (SIGKILL included) loses
-at most the transactions not yet committed and never corrupts the file (SQLite, "Atomic
-Commit In SQLite" and "Write-Ahead Logging"). WAL needs a local file system; on a network
-share pass ``journal="delete"`` (the rollback journal), which is as safe, only slower.
+(triggers refuse it). All rows of a block of replicates (:class:`ResultBlock`) are
+written in one transaction, so a replicate is either wholly in the file or not at all.
+The journal is SQLite's write-ahead log with ``synchronous=NORMAL``: a process killed at
+any moment (SIGKILL included) loses at most the transactions not yet committed and never
+corrupts the file (SQLite, "Atomic Commit In SQLite" and "Write-Ahead Logging"). WAL
+needs a local file system; on a network share pass ``journal="delete"`` (the rollback
+journal), which is as safe, only slower.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,8 +57,9 @@ import numpy as np
 from calculator.errors import InputError
 from simulation.stats.jsonsafe import finite_or_none
 
-#: Layout version of the file; a file with another version is refused.
-SCHEMA_VERSION = 1
+#: Layout version of the file; a file with another version is refused. Layout 2 (design
+#: grids): the cohort size is a column of ``scenarios`` instead of part of the fingerprint.
+SCHEMA_VERSION = 2
 #: Value of ``PRAGMA application_id`` that marks a study file ("HCCS").
 APPLICATION_ID = 0x48434353
 
@@ -64,7 +69,8 @@ _SCHEMA = """
 CREATE TABLE study (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE scenarios (
     name TEXT PRIMARY KEY, position INTEGER NOT NULL, definition TEXT NOT NULL,
-    requested INTEGER NOT NULL);
+    requested INTEGER NOT NULL, n INTEGER NOT NULL, base TEXT NOT NULL,
+    grid TEXT NOT NULL);
 CREATE TABLE replicates (
     scenario TEXT NOT NULL, replicate INTEGER NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
@@ -149,6 +155,71 @@ class ReplicateRecord:
     deaths: int | None
     rows: tuple[ResultRow, ...] = ()
     ledger: tuple[LedgerEntry, ...] = field(default=())
+
+
+#: Columns of a ``results`` row, in the table's order.
+RESULT_COLUMNS = ("scenario", "replicate", "method", "estimand", "estimate", "se", "p",
+                  "p_naive", "ci_lower", "ci_upper", "ok", "at_boundary", "low_share", "flag")
+
+
+@dataclass(frozen=True)
+class ResultBlock:
+    """What a block of replicates of one scenario writes, as rows ready for SQLite.
+
+    ``replicates`` rows are ``(scenario, replicate, status, n, deaths)``, ``results`` rows
+    follow :data:`RESULT_COLUMNS` (None for a missing number) and ``failures`` rows are
+    ``(scenario, replicate, method, estimand, kind, message)``. Plain lists of tuples
+    travel cheaply between processes and go straight into ``executemany``.
+    """
+
+    scenario: str
+    replicates: list[tuple] = field(default_factory=list)
+    results: list[tuple] = field(default_factory=list)
+    failures: list[tuple] = field(default_factory=list)
+
+    @classmethod
+    def of_records(cls, records: Sequence[ReplicateRecord]) -> ResultBlock:
+        """The block of some replicates of one scenario given one by one."""
+        if not records:
+            raise ValueError("a block needs at least one replicate")
+        scenario = records[0].scenario
+        block = cls(scenario)
+        for record in records:
+            if record.scenario != scenario:
+                raise ValueError("the replicates of a block belong to one scenario")
+            block.replicates.append((scenario, record.replicate, record.status, record.n,
+                                     record.deaths))
+            block.results.extend(
+                (scenario, record.replicate, row.method, row.estimand,
+                 finite_or_none(row.estimate), finite_or_none(row.se), finite_or_none(row.p),
+                 finite_or_none(row.p_naive), finite_or_none(row.ci_lower),
+                 finite_or_none(row.ci_upper), int(bool(row.ok)),
+                 None if row.at_boundary is None else int(bool(row.at_boundary)),
+                 finite_or_none(row.low_share), row.flag) for row in record.rows)
+            block.failures.extend(
+                (scenario, record.replicate if e.replicate is None else e.replicate,
+                 e.method, e.estimand, e.kind, e.message) for e in record.ledger)
+        return block
+
+    @property
+    def failed(self) -> int:
+        """Replicates of the block that failed as a whole."""
+        return sum(row[2] == "failed" for row in self.replicates)
+
+
+@dataclass(frozen=True)
+class ScenarioEntry:
+    """A scenario of a study as the file records it."""
+
+    name: str
+    definition: dict[str, Any]
+    requested: int
+    #: Patients per cohort.
+    n: int
+    #: The scenario it was made from (its own name outside a design grid).
+    base: str
+    #: ``(key, value)`` pairs of the design grid that made it, in its name's order.
+    grid: tuple[tuple[str, Any], ...] = ()
 
 
 def canonical_json(value: Any) -> str:
@@ -304,10 +375,18 @@ class Store:
             raise StudyFileError(self.path, f"{str(self.path)!r} is not an hcc-prognosis "
                                             "study file", fix)
         row = self._db.execute("SELECT value FROM study WHERE key = 'schema'").fetchone()
-        if row is None or row[0] != str(SCHEMA_VERSION):
+        layout = row[0] if row else "?"
+        if layout == "1":
+            raise StudyFileError(
+                self.path, f"{str(self.path)!r} is a study file of layout 1, written before "
+                           "design grids (one cohort size for the whole study); this version "
+                           f"of hcc-prognosis reads layout {SCHEMA_VERSION}, where each "
+                           "scenario has its own cohort size",
+                "re-run the study into a new file with this version, or read this one "
+                "with the hcc-prognosis version that wrote it (its fingerprint names it)")
+        if layout != str(SCHEMA_VERSION):
             raise StudyFileError(self.path, f"{str(self.path)!r} has study file layout "
-                                            f"{row[0] if row else '?'}, this version reads "
-                                            f"{SCHEMA_VERSION}",
+                                            f"{layout}, this version reads {SCHEMA_VERSION}",
                                  "re-run the study into a new file")
 
     def transaction(self) -> _Transaction:
@@ -357,21 +436,27 @@ class Store:
                 self.path, f"{str(self.path)!r} holds another study ({'; '.join(diff)})",
                 "re-run with the file's settings to resume it, or give --out a new file")
 
-    def register_scenario(self, name: str, definition: dict[str, Any], requested: int) -> None:
-        """Add a scenario to the study, or check that its definition is unchanged.
+    def register_scenario(self, name: str, definition: dict[str, Any], requested: int, *,
+                          n: int, base: str | None = None,
+                          grid: Sequence[tuple[str, Any]] = ()) -> None:
+        """Add a scenario to the study, or check that it is unchanged.
 
-        ``requested`` (the replicate count asked for) only ever grows.
+        ``n`` is its cohort size, ``base`` the scenario it was made from (default: itself)
+        and ``grid`` the design-grid values that made it. ``requested`` (the replicate
+        count asked for) only ever grows.
         """
         text = canonical_json(definition)
+        grid_text = canonical_json([[key, value] for key, value in grid])
         with self.transaction():
-            row = self._db.execute("SELECT definition, requested FROM scenarios WHERE name = ?",
-                                   (name,)).fetchone()
+            row = self._db.execute("SELECT definition, requested, n FROM scenarios "
+                                   "WHERE name = ?", (name,)).fetchone()
             if row is None:
                 (position,) = self._db.execute("SELECT COUNT(*) FROM scenarios").fetchone()
-                self._db.execute("INSERT INTO scenarios VALUES (?, ?, ?, ?)",
-                                 (name, position, text, int(requested)))
+                self._db.execute("INSERT INTO scenarios VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 (name, position, text, int(requested), int(n),
+                                  base or name, grid_text))
                 return
-            if row[0] == text:
+            if row[0] == text and row[2] == int(n):
                 if requested > row[1]:
                     self._db.execute("UPDATE scenarios SET requested = ? WHERE name = ?",
                                      (int(requested), name))
@@ -379,16 +464,41 @@ class Store:
         recorded = json.loads(row[0])
         diff = [k for k in sorted(set(recorded) | set(definition))
                 if recorded.get(k) != definition.get(k)]
+        hint = "give the changed scenario another name, or use a new --out file"
+        if row[2] != int(n):
+            diff.append(f"n (file has {row[2]}, this run {int(n)})")
+            hint = (f"a scenario keeps its cohort size; to study several in one file, give "
+                    f"them as a design grid (--grid n={row[2]},{int(n)}), or use a new "
+                    "--out file")
         raise StudyFileError(
             self.path, f"scenario {name!r} in {str(self.path)!r} was defined differently "
-                       f"(differs in: {', '.join(diff)})",
-            "give the changed scenario another name, or use a new --out file")
+                       f"(differs in: {', '.join(diff)})", hint)
 
     def scenarios(self) -> list[tuple[str, dict[str, Any], int]]:
         """``(name, definition, requested)`` of each scenario, in the order added."""
-        rows = self._db.execute(
-            "SELECT name, definition, requested FROM scenarios ORDER BY position").fetchall()
-        return [(name, json.loads(text), requested) for name, text, requested in rows]
+        return [(e.name, e.definition, e.requested) for e in self.scenario_entries()]
+
+    def scenario_entries(self) -> list[ScenarioEntry]:
+        """Each scenario with its cohort size and grid values, in the order added."""
+        rows = self._db.execute("SELECT name, definition, requested, n, base, grid "
+                                "FROM scenarios ORDER BY position").fetchall()
+        return [ScenarioEntry(name, json.loads(text), requested, n, base,
+                              tuple((key, value) for key, value in json.loads(grid)))
+                for name, text, requested, n, base, grid in rows]
+
+    # --- settings -------------------------------------------------------------------------
+    def setting(self, key: str) -> Any:
+        """A JSON value of the ``study`` table (None if absent), e.g. ``"stopping"``."""
+        row = self._db.execute("SELECT value FROM study WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Record (or replace) a JSON value of the ``study`` table; not the fingerprint."""
+        if key in ("schema", "fingerprint"):
+            raise ValueError(f"{key!r} is not a setting")
+        with self.transaction():
+            self._db.execute("INSERT OR REPLACE INTO study VALUES (?, ?)",
+                             (key, canonical_json(value)))
 
     # --- replicates -----------------------------------------------------------------------
     def finished(self, scenario: str) -> set[int]:
@@ -397,32 +507,42 @@ class Store:
                                 (scenario,))
         return {r for (r,) in rows}
 
-    def write_replicate(self, record: ReplicateRecord) -> bool:
-        """Write one replicate's rows in one transaction.
+    def write_block(self, block: ResultBlock) -> int:
+        """Write a block of replicates in one transaction; returns how many were written.
 
-        Returns False (and writes nothing) if the replicate is already in the file, e.g.
-        written by another process running the same study.
+        Replicates already in the file (e.g. written by another process running the same
+        study) are left as they are, and their rows are not written again.
         """
+        if not block.replicates:
+            return 0
+        numbers = [row[1] for row in block.replicates]
+        replicates, results, failures = block.replicates, block.results, block.failures
         with self.transaction():
-            if self._db.execute("SELECT 1 FROM replicates WHERE scenario = ? AND replicate = ?",
-                                (record.scenario, record.replicate)).fetchone():
-                return False
-            self._db.execute("INSERT INTO replicates VALUES (?, ?, ?, ?, ?)",
-                             (record.scenario, record.replicate, record.status, record.n,
-                              record.deaths))
-            self._db.executemany(
-                "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(record.scenario, record.replicate, row.method, row.estimand,
-                  finite_or_none(row.estimate), finite_or_none(row.se), finite_or_none(row.p),
-                  finite_or_none(row.p_naive), finite_or_none(row.ci_lower),
-                  finite_or_none(row.ci_upper), int(bool(row.ok)),
-                  None if row.at_boundary is None else int(bool(row.at_boundary)),
-                  finite_or_none(row.low_share), row.flag) for row in record.rows])
-            self._db.executemany(
-                "INSERT OR IGNORE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
-                [(record.scenario, record.replicate if e.replicate is None else e.replicate,
-                  e.method, e.estimand, e.kind, e.message) for e in record.ledger])
-        return True
+            present = {r for (r,) in self._db.execute(
+                "SELECT replicate FROM replicates WHERE scenario = ? AND replicate "
+                "BETWEEN ? AND ?", (block.scenario, min(numbers), max(numbers)))}
+            present &= set(numbers)
+            if present:
+                replicates = [row for row in replicates if row[1] not in present]
+                results = [row for row in results if row[1] not in present]
+                # A block's warnings name its first replicate, written or not.
+                failures = [row for row in failures
+                            if row[1] not in present or row[4] == "warning"]
+                if not replicates:
+                    return 0
+            self._db.executemany("INSERT INTO replicates VALUES (?, ?, ?, ?, ?)", replicates)
+            self._db.executemany("INSERT INTO results VALUES "
+                                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", results)
+            self._db.executemany("INSERT OR IGNORE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
+                                 failures)
+        return len(replicates)
+
+    def write_replicate(self, record: ReplicateRecord) -> bool:
+        """Write one replicate's rows in one transaction (see :meth:`write_block`).
+
+        Returns False (and writes nothing) if the replicate is already in the file.
+        """
+        return self.write_block(ResultBlock.of_records([record])) == 1
 
     def replicate_counts(self, scenario: str) -> dict[str, int]:
         """``{"ok": .., "failed": ..}`` replicates of ``scenario`` in the file."""
@@ -436,10 +556,16 @@ class Store:
     def results(self, scenario: str) -> list[tuple]:
         """Rows of ``results`` for ``scenario``: ``(replicate, method, estimand, estimate,
         se, p, p_naive, ci_lower, ci_upper, ok, at_boundary, low_share, flag)``, ordered."""
-        return self._db.execute(
+        return list(self.iter_results(scenario))
+
+    def iter_results(self, scenario: str) -> Iterator[tuple]:
+        """The rows of :meth:`results`, read as they are needed (for a long export)."""
+        cursor = self._db.execute(
             "SELECT replicate, method, estimand, estimate, se, p, p_naive, ci_lower, "
             "ci_upper, ok, at_boundary, low_share, flag FROM results WHERE scenario = ? "
-            "ORDER BY replicate, method, estimand", (scenario,)).fetchall()
+            "ORDER BY replicate, method, estimand", (scenario,))
+        while rows := cursor.fetchmany(10_000):
+            yield from rows
 
     def result_columns(self, scenario: str, chunk_rows: int = 65_536
                        ) -> dict[tuple[str, str], ResultColumns]:

@@ -128,16 +128,18 @@ def reference_label(method: str, n: int, seed: int) -> str:
 
 
 def reference_rows(scenario: Scenario, seed: int, n: int = REFERENCE_N,
-                   methods: Sequence[str] = METHODS
+                   methods: Sequence[str] = METHODS, *, stream: str | None = None
                    ) -> list[tuple[str, str, float | None, float | None, str]]:
     """``(method, estimand, value, se, label)`` of each method applied to one big cohort.
 
     The cohort is drawn with :func:`simulation.study.seeds.reference_rng` (a stream no
-    replicate uses) and analysed with the fast engine, one method at a time to bound
-    memory. Values are stored for every log-HR and cut-off estimand; the selection shares
-    have no reference.
+    replicate uses) of the name ``stream`` (default: the scenario's; a design grid
+    gives its points that differ only in cohort size one stream) and analysed with the
+    fast engine, one method at a time to bound memory. Values are stored for every
+    log-HR and cut-off estimand; the selection shares have no reference.
     """
-    cohort = generate_cohort(scenario, int(n), reference_rng(seed, scenario.name))
+    cohort = generate_cohort(scenario, int(n),
+                             reference_rng(seed, scenario.name if stream is None else stream))
     stack = stack_cohorts([cohort])
     del cohort
     rows: list[tuple[str, str, float | None, float | None, str]] = []
