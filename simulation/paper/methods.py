@@ -69,6 +69,7 @@ from simulation.cohorts.factors import (
 )
 from simulation.paper.cutoffs import CutoffChoice, choose_maxstat, choose_youden
 from simulation.paper.screening import enters, independent, usable
+from simulation.stats.cox import RiskSets, risk_sets_of
 from simulation.stats.engines import DEFAULT_ENGINE, Engine, get_engine
 from simulation.stats.stacking import varies
 
@@ -119,12 +120,37 @@ class _Fits:
     detail: np.ndarray     # (M,) message for the ledger ('' if usable)
 
 
-def _fit_models(engine: Engine, time: np.ndarray, event: np.ndarray, X: np.ndarray,
+@dataclass(frozen=True)
+class _Cohorts:
+    """The survival columns of a stack of ``B`` cohorts and their risk sets, sorted once
+    for all the models fitted to them."""
+
+    time: np.ndarray        # (B, n)
+    event: np.ndarray       # (B, n) 0/1
+    risk_sets: RiskSets
+
+    @classmethod
+    def of(cls, time: np.ndarray, event: np.ndarray) -> _Cohorts:
+        return cls(time, event, risk_sets_of(time, event))
+
+
+def _fit_models(engine: Engine, cohorts: _Cohorts, designs: Sequence[Sequence[np.ndarray]],
                 wanted: np.ndarray, names: Sequence[str]) -> _Fits:
-    """Fit ``X (M, n, p)`` with covariates ``wanted (M, p)`` that vary in their cohort."""
+    """Fit one model per design and cohort, with the covariates ``wanted`` that vary in
+    their cohort.
+
+    ``designs[k]`` lists the ``p`` covariate columns (B, n) of the ``k``-th design; the
+    ``M = K B`` models are stacked design by design (model ``k B + b`` is design ``k`` in
+    cohort ``b``), and ``wanted`` is (M, p). All of them share the cohorts' risk sets.
+    """
+    B = cohorts.time.shape[0]
+    X = np.concatenate([np.stack(columns, axis=-1) for columns in designs])
+    varying = np.concatenate([np.stack([varies(column) for column in columns], axis=-1)
+                              for columns in designs])
     M, _, p = X.shape
-    active = wanted & varies(np.moveaxis(X, 2, 1))
-    has_events = event.sum(axis=1) > 0
+    cohort = np.tile(np.arange(B), len(designs))
+    active = wanted & varying
+    has_events = (cohorts.event.sum(axis=1) > 0)[cohort]
     need = active.any(axis=1) & has_events
     coef = np.full((M, p), np.nan)
     se, pval = coef.copy(), coef.copy()
@@ -140,7 +166,9 @@ def _fit_models(engine: Engine, time: np.ndarray, event: np.ndarray, X: np.ndarr
         order = np.argsort(~active[group], axis=1, kind="stable")[:, :width]
         packed_active = np.take_along_axis(active[group], order, axis=1)
         packed_X = np.take_along_axis(X[group], order[:, None, :], axis=2)
-        fit = engine.cox_fit(time[group], event[group], packed_X, None, packed_active)
+        of = cohort[group]
+        fit = engine.cox_fit(cohorts.time[of], cohorts.event[of], packed_X, None,
+                             packed_active, risk_sets=cohorts.risk_sets.subset(of))
         rows = np.flatnonzero(group)[:, None]
         for target, source in ((coef, fit.coef), (se, fit.se), (pval, fit.p),
                                (lower, fit.ci_lower), (upper, fit.ci_upper)):
@@ -292,9 +320,8 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = DEFAUL
     # Univariable: PNI by each method, and (for the selection) the seven other factors.
     others = [f for f in FACTORS if f != "pni_low"] if selection else []
     uv_columns = [pni_column[m] for m in methods] + [coded[f] for f in others]
-    copies = (len(uv_columns), 1)
-    uv = _fit_models(engine, np.tile(time, copies), np.tile(event, copies),
-                     np.concatenate(uv_columns)[:, :, None],
+    cohorts = _Cohorts.of(time, event)
+    uv = _fit_models(engine, cohorts, [[column] for column in uv_columns],
                      np.ones((len(uv_columns) * B, 1), dtype=bool), ["pni"])
     for m in methods:
         override = choices[m].p if m == "maxstat" else None
@@ -305,11 +332,10 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = DEFAUL
         results[(m, "pni_uv_loghr")] = result
 
     # The multivariable model of the four Table 4 factors, in every cohort.
-    mv_X = np.concatenate([np.stack([coded["afp"], coded["child_pugh_b"],
-                                     coded["extrahepatic_spread"], pni_column[m]], axis=-1)
-                           for m in methods])
-    mv = _fit_models(engine, np.tile(time, (M, 1)), np.tile(event, (M, 1)), mv_X,
-                     np.ones((M * B, 4), dtype=bool), list(MV_FACTORS))
+    mv_designs = [[coded["afp"], coded["child_pugh_b"], coded["extrahepatic_spread"],
+                   pni_column[m]] for m in methods]
+    mv = _fit_models(engine, cohorts, mv_designs, np.ones((M * B, 4), dtype=bool),
+                     list(MV_FACTORS))
     for m in methods:
         for prefix, k in (("afp", 0), ("ehs", 2), ("pni", 3)):
             result = _coefficient(mv, k, rows_of[m])
@@ -328,7 +354,7 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = DEFAUL
 
     if selection:
         _selection(results, methods, rows_of, uv, others, coded, pni_column, choices,
-                   engine, time, event, B)
+                   engine, cohorts)
     n_used = np.full(B, n, dtype=np.int64)
     return StackAnalysis(results=results, n=n_used, deaths=event.sum(axis=1).astype(np.int64),
                          methods=methods)
@@ -353,17 +379,18 @@ def _no_cutoff(result: EstimandResult, missing: np.ndarray) -> EstimandResult:
 def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[str, ...],
                rows_of: dict[str, slice], uv: _Fits, others: list[str],
                coded: Mapping[str, np.ndarray], pni_column: Mapping[str, np.ndarray],
-               choices: Mapping[str, CutoffChoice], engine: Engine, time: np.ndarray,
-               event: np.ndarray, B: int) -> None:
+               choices: Mapping[str, CutoffChoice], engine: Engine, cohorts: _Cohorts
+               ) -> None:
     """The paper's procedure (:mod:`simulation.paper.screening`): univariable screen, then
     a multivariable model of the factors that pass."""
     M = len(methods)
+    B = cohorts.time.shape[0]
     offset = M * B
     screen_other = {}
     for j, f in enumerate(others):
         rows = slice(offset + j * B, offset + (j + 1) * B)
         screen_other[f] = np.where(uv.usable[rows] & uv.active[rows, 0], uv.p[rows, 0], np.nan)
-    X_parts: list[np.ndarray] = []
+    designs: list[list[np.ndarray]] = []
     entered_parts: list[np.ndarray] = []
     for m in methods:
         pni_p = results[(m, "pni_uv_loghr")].p
@@ -375,12 +402,11 @@ def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[st
             columns.append(pni_column[m] if f == "pni_low" else coded[f])
             p_screen = pni_p if f == "pni_low" else screen_other[f]
             entered_flags.append(enters(p_screen))
-        X_parts.append(np.stack(columns, axis=-1))
+        designs.append(columns)
         entered_parts.append(np.stack(entered_flags, axis=-1))
     entered_all = np.concatenate(entered_parts)
-    fits = _fit_models(engine, np.tile(time, (M, 1)), np.tile(event, (M, 1)),
-                       np.concatenate(X_parts), entered_all, list(FACTORS))
-    no_events = event.sum(axis=1) == 0
+    fits = _fit_models(engine, cohorts, designs, entered_all, list(FACTORS))
+    no_events = cohorts.event.sum(axis=1) == 0
     for m in methods:
         rows = rows_of[m]
         for prefix, factor in ESTIMAND_FACTOR.items():

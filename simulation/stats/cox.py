@@ -42,18 +42,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from scipy.optimize import linprog
 from scipy.special import ndtr
 
+from calculator.errors import InputError
 from calculator.published import Z95
-from simulation.stats.cox_input import as_stack
+from simulation.stats.cox_input import as_cohorts, as_stack
 from simulation.stats.stacking import tie_groups
 
-__all__ = ["CHUNK_ROWS", "CoxFit", "EfronObjective", "SortedStack", "cox_fit",
-           "efron_objective", "sort_stack", "wald_fit"]
+__all__ = ["CHUNK_ROWS", "CoxFit", "EfronObjective", "RiskSets", "SortedStack", "cox_fit",
+           "efron_objective", "risk_sets_of", "sort_stack", "wald_fit"]
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,8 @@ MAX_SEPARATION_PAIRS = 200_000
 # ---------------------------------------------------------------------------------------
 
 def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None, *,
-            tol: float = 1e-9, max_iter: int = 50, chunk_size: int | None = None
-            ) -> CoxFit:
+            tol: float = 1e-9, max_iter: int = 50, chunk_size: int | None = None,
+            risk_sets: RiskSets | None = None) -> CoxFit:
     """Cox proportional-hazards fits (Efron ties) of a whole stack of cohorts at once.
 
     Maximises the Efron partial log-likelihood (module docstring) of every cohort by
@@ -224,6 +225,12 @@ def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None,
         Cohorts fitted at a time, to bound memory and stay in cache. Default: as many as
         make about ``CHUNK_ROWS`` rows (1,129 cohorts of 58). The results do not depend
         on it.
+    risk_sets : RiskSets, optional
+        The sorted order and risk sets of ``time``, ``event`` and ``mask``
+        (:func:`risk_sets_of`), when several models of the same cohorts share them;
+        worked out here if not given. Checked against the cohorts (an
+        :class:`InputError` names ``risk_sets`` if they are another stack's); the
+        results are the same with or without.
 
     Returns
     -------
@@ -276,20 +283,25 @@ def cox_fit(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None,
     """
     time, event, X, mask, active = as_stack(time, event, X, mask, active)
     B, n = time.shape
+    if risk_sets is not None:
+        risk_sets.check(time, event, mask)
     if chunk_size is None:
         chunk_size = max(1, CHUNK_ROWS // max(n, 1))
     if B > chunk_size:
         parts = [_fit_stack(time[s:s + chunk_size], event[s:s + chunk_size],
                             X[s:s + chunk_size], mask[s:s + chunk_size],
-                            active[s:s + chunk_size], tol, max_iter)
+                            active[s:s + chunk_size], tol, max_iter,
+                            None if risk_sets is None
+                            else risk_sets.subset(slice(s, s + chunk_size)))
                  for s in range(0, B, chunk_size)]
         return CoxFit(**{name: np.concatenate([getattr(part, name) for part in parts])
                          for name in CoxFit.__dataclass_fields__})
-    return _fit_stack(time, event, X, mask, active, tol, max_iter)
+    return _fit_stack(time, event, X, mask, active, tol, max_iter, risk_sets)
 
 
 def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray,
-               active: np.ndarray, tol: float, max_iter: int) -> CoxFit:
+               active: np.ndarray, tol: float, max_iter: int,
+               risk_sets: RiskSets | None) -> CoxFit:
     """One chunk of :func:`cox_fit`: sort, diagnose, iterate, diagnose, report."""
     B, n, p = X.shape
     n_used = mask.sum(axis=1)
@@ -298,7 +310,7 @@ def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndar
         return wald_fit(np.where(active, np.nan, 0.0), np.full((B, p), np.nan),
                         np.full(B, np.nan), np.zeros(B, dtype=bool),
                         np.zeros((B, p), dtype=bool), np.zeros(B, dtype=int), n_used, events)
-    stack = sort_stack(time, event, X, mask, active)
+    stack = sort_stack(time, event, X, mask, active, risk_sets)
     monotone = _monotone_coordinates(stack, active)
     state = _maximise(stack, active, monotone != 0, tol, max_iter)
     separated, direction, converged = _diagnose_separation(stack, active, monotone, state)
@@ -310,21 +322,33 @@ def _fit_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndar
 # The sorted stack: every risk set a prefix
 # ---------------------------------------------------------------------------------------
 
-@dataclass
-class SortedStack:
-    """A stack made ready for the Efron sums: sorted, standardised, indexed.
+#: Rows of at least this many numbers are scanned (cumulative sums, running maxima) one
+#: row at a time, vectorised across the row (:func:`_scan`); shorter ones by numpy's
+#: ``accumulate``, which is then the faster of the two.
+SCAN_ROW_MIN = 64
 
-    Rows are sorted by decreasing time within each cohort, deaths before censored rows
-    within a tie and rows that do not enter last (with all-zero covariates). A death's
+
+@dataclass
+class RiskSets:
+    """The time order of a stack of cohorts and the risk sets it implies.
+
+    Everything :func:`cox_fit` derives from ``time``, ``event`` and ``mask`` alone,
+    whatever the covariates. Rows are sorted by decreasing time within each cohort,
+    deaths before censored rows within a tie and rows that do not enter last. A death's
     risk set, every row with a time at or after the death's, is then a prefix of the
     cohort, so its sums are cumulative sums read at the last row of the death's tie
     group; and a tie's deaths are consecutive rows. The deaths of each cohort are listed
-    in "slots" ``(B, E)``, padded to the largest number of deaths. Row and slot numbers
-    are local to the cohort.
+    in "slots" ``(B, E)``, padded to the largest number of deaths (or beyond, in a
+    :meth:`subset`). Row and slot numbers are local to the cohort.
+
+    Built by :func:`risk_sets_of`. An analysis fits some twenty models to each cohort;
+    they share its risk sets: ``cox_fit(..., risk_sets=sets.subset(rows))`` sorts nothing.
     """
 
-    x: np.ndarray           # (B, n, p) standardised covariates, 0 in unused rows/columns
-    head: np.ndarray        # (B, n, 1 + p) [1, x] for entering rows, else 0
+    order: np.ndarray       # (B, n) original row of each sorted row
+    entered: np.ndarray     # (B, n) bool, sorted
+    died: np.ndarray        # (B, n) bool, sorted
+    last: np.ndarray        # (B, n) last row of each row's tie group
     risk_row: np.ndarray    # (B, E) last row of the death's tie group (end of risk set)
     death_row: np.ndarray   # (B, E) row of the death
     tie_size: np.ndarray    # (B, E) number d of deaths in the death's tie
@@ -332,18 +356,112 @@ class SortedStack:
     tie_lo: np.ndarray      # (B, E) row before the tie's first row (-1 if none)
     frac: np.ndarray        # (B, E) Efron's r / d (rank r among the d tied deaths)
     valid: np.ndarray       # (B, E) 1.0 for a death, 0.0 for padding
-    x_events: np.ndarray    # (B, p) sum of the standardised covariates over the deaths
     deaths: np.ndarray      # (B,) number of deaths
-    entered: np.ndarray     # (B, n) bool, sorted
-    died: np.ndarray        # (B, n) bool, sorted
-    last: np.ndarray        # (B, n) last row of each row's tie group
+
+    def subset(self, keep: np.ndarray | slice) -> Self:
+        """The same for the cohorts ``keep`` only (an index array may repeat them)."""
+        return type(self)(**{name: getattr(self, name)[keep]
+                             for name in self.__dataclass_fields__})
+
+    def trimmed(self) -> RiskSets:
+        """The same with the death slots cut to the largest number of deaths (at least
+        one): those :func:`risk_sets_of` gives for these cohorts alone."""
+        width = max(int(self.deaths.max(initial=0)), 1)
+        if width == self.valid.shape[1]:
+            return self
+        slots = {name: getattr(self, name)[:, :width] for name in _SLOTS}
+        return RiskSets(**{name: getattr(self, name) for name in self.__dataclass_fields__
+                           if name not in _SLOTS}, **slots)
+
+    def check(self, time: np.ndarray, event: np.ndarray, mask: np.ndarray) -> None:
+        """Raise :class:`InputError` unless these are the risk sets of ``time``,
+        ``event`` and ``mask`` (checked stack shapes): same shape, rows in their order
+        (decreasing times, deaths first in a tie), same entering rows, deaths and ties.
+        The death slots follow from these."""
+        if self.order.shape != time.shape:
+            raise _mismatch(f"they are for cohorts of shape {self.order.shape}, "
+                            f"not {time.shape}")
+        B, n = time.shape
+        if B == 0 or n == 0:
+            return
+        flat_order = (self.order + (np.arange(B) * n)[:, None]).ravel()
+        t = np.take(np.where(mask, time, -np.inf), flat_order).reshape(B, n)
+        if not (np.array_equal(np.take(mask, flat_order).reshape(B, n), self.entered)
+                and np.array_equal(np.take(event & mask, flat_order).reshape(B, n),
+                                   self.died)):
+            raise _mismatch("other rows enter or die")
+        same = t[:, 1:] == t[:, :-1]
+        in_order = np.all((t[:, 1:] < t[:, :-1]) | (same & (self.died[:, :-1]
+                                                              | ~self.died[:, 1:])))
+        ties = (np.all(self.last[:, -1] == n - 1)
+                and np.all(np.where(same, self.last[:, :-1] == self.last[:, 1:],
+                                    self.last[:, :-1] == np.arange(n - 1))))
+        if not (in_order and ties):
+            raise _mismatch("the times are not in their order")
+
+
+#: The death-slot fields of :class:`RiskSets`.
+_SLOTS = ("risk_row", "death_row", "tie_size", "tie_hi", "tie_lo", "frac", "valid")
+
+
+def _mismatch(reason: str) -> InputError:
+    return InputError("risk_sets", None, None, "risk_sets_of(time, event, mask)",
+                      f"risk_sets must be those of the cohorts fitted: {reason}",
+                      "pass risk_sets_of(time, event, mask), or a subset of it for the "
+                      "same rows of time and event")
+
+
+def risk_sets_of(time: Any, event: Any, mask: Any = None) -> RiskSets:
+    """The :class:`RiskSets` of a stack of cohorts, for :func:`cox_fit` to share.
+
+    ``time``, ``event`` and ``mask`` as for :func:`cox_fit`. Fitting several models to
+    the same cohorts, sort them once: give each fit
+    ``risk_sets=sets.subset(rows)``, where ``rows`` (an index array) says which cohort
+    each model's rows of ``time`` and ``event`` are.
+
+    >>> sets = risk_sets_of([3.0, 1.0, 2.0, 2.0], [1, 0, 0, 1])
+    >>> sets.order.tolist(), sets.died.tolist(), sets.last.tolist()
+    ([[0, 3, 2, 1]], [[True, True, False, False]], [[0, 2, 2, 3]])
+    """
+    return _risk_sets(*as_cohorts(time, event, mask))
+
+
+def _risk_sets(time: np.ndarray, event: np.ndarray, mask: np.ndarray) -> RiskSets:
+    """:func:`risk_sets_of` of checked stack shapes."""
+    B, n = time.shape
+    died_first = np.where(event & mask, 0, 1)
+    order = np.lexsort((died_first, np.where(mask, -time, np.inf)), axis=1)
+    flat_order = (order + (np.arange(B) * n)[:, None]).ravel()
+    t = np.take(np.where(mask, time, -np.inf), flat_order).reshape(B, n)
+    entered = np.take(mask, flat_order).reshape(B, n)
+    died = np.take(event, flat_order).reshape(B, n) & entered
+    first, last = tie_groups(t)
+    return RiskSets(order=order, entered=entered, died=died, last=last,
+                    deaths=died.sum(axis=1), **_death_slots(died, first, last))
+
+
+@dataclass
+class SortedStack(RiskSets):
+    """A stack made ready for the Efron sums: its :class:`RiskSets`, with the covariates
+    sorted the same way, standardised (all-zero in the rows that do not enter), and
+    indexed.
+
+    ``head`` holds the same numbers as ``x``, with a first column of ones for the
+    entering rows, laid out row by row across the cohorts, ``(n, B, 1 + p)``: its
+    cumulative sums over the rows are then whole-row additions (:func:`_scan`).
+    """
+
+    x: np.ndarray           # (B, n, p) standardised covariates, 0 in unused rows/columns
+    head: np.ndarray        # (n, B, 1 + p) [1, x] for entering rows, else 0; rows first
+    x_events: np.ndarray    # (B, p) sum of the standardised covariates over the deaths
     center: np.ndarray      # (B, p)
     scale: np.ndarray       # (B, p)
 
-    def subset(self, keep: np.ndarray) -> SortedStack:
+    def subset(self, keep: np.ndarray | slice) -> SortedStack:
         """The same for the cohorts ``keep`` only."""
         return SortedStack(**{name: getattr(self, name)[keep]
-                              for name in self.__dataclass_fields__})
+                              for name in self.__dataclass_fields__ if name != "head"},
+                           head=self.head[:, keep])
 
     @cached_property
     def index(self) -> _FlatIndex:
@@ -352,39 +470,27 @@ class SortedStack:
 
 
 def sort_stack(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray,
-               active: np.ndarray) -> SortedStack:
+               active: np.ndarray, risk_sets: RiskSets | None = None) -> SortedStack:
     """Sort, standardise and index a checked stack (see :func:`as_stack`).
 
+    ``risk_sets`` are those of ``time``, ``event`` and ``mask`` if already known
+    (:func:`risk_sets_of`, checked by the caller); else they are worked out here.
     Covariates are standardised with the entering rows' mean and SD: the partial
     likelihood does not change with a shift of :math:`x`, and the scale only conditions
     the Newton steps (a coefficient on the standardised scale is ``scale`` times the
     original one).
     """
-    t, entered, died, x = _sort_rows(time, event, X, mask)
-    x, center, scale = _standardise(x, entered, active)
-    head = np.concatenate((entered[:, :, None].astype(float), x), axis=2)
-    first, last = tie_groups(t)
-    x_events = np.matmul(died[:, None, :].astype(float), x)[:, 0]
-    return SortedStack(x=x, head=head, **_death_slots(died, first, last),
-                       x_events=x_events, deaths=died.sum(axis=1), entered=entered,
-                       died=died, last=last, center=center, scale=scale)
-
-
-def _sort_rows(time: np.ndarray, event: np.ndarray, X: np.ndarray, mask: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows by decreasing time, deaths first within a tie, rows outside ``mask`` last.
-
-    Returns the sorted times (-inf outside ``mask``), ``entered``, ``died`` and ``X``.
-    """
+    risk = _risk_sets(time, event, mask) if risk_sets is None else risk_sets.trimmed()
     B, n, p = X.shape
-    died_first = np.where(event & mask, 0, 1)
-    order = np.lexsort((died_first, np.where(mask, -time, np.inf)), axis=1)
-    flat_order = (order + (np.arange(B) * n)[:, None]).ravel()
-    t = np.take(np.where(mask, time, -np.inf), flat_order).reshape(B, n)
-    entered = np.take(mask, flat_order).reshape(B, n)
-    died = np.take(event, flat_order).reshape(B, n) & entered
+    flat_order = (risk.order + (np.arange(B) * n)[:, None]).ravel()
     x = np.take(X.reshape(B * n, p), flat_order, axis=0).reshape(B, n, p)
-    return t, entered, died, x
+    x, center, scale = _standardise(x, risk.entered, active)
+    head = np.empty((n, B, 1 + p))
+    head[:, :, 0] = risk.entered.T
+    head[:, :, 1:] = x.transpose(1, 0, 2)
+    x_events = np.matmul(risk.died[:, None, :].astype(float), x)[:, 0]
+    return SortedStack(**{name: getattr(risk, name) for name in RiskSets.__dataclass_fields__},
+                       x=x, head=head, x_events=x_events, center=center, scale=scale)
 
 
 def _standardise(x: np.ndarray, entered: np.ndarray, active: np.ndarray
@@ -405,7 +511,7 @@ def _standardise(x: np.ndarray, entered: np.ndarray, active: np.ndarray
 
 def _death_slots(died: np.ndarray, first: np.ndarray, last: np.ndarray
                  ) -> dict[str, np.ndarray]:
-    """The death slots of :class:`SortedStack`, padded to the largest number of deaths.
+    """The death slots of :class:`RiskSets`, padded to the largest number of deaths.
 
     ``first`` and ``last`` are the first and last row of each row's tie group; a tie's
     deaths come first in its group, rows ``first .. first + d - 1``.
@@ -437,19 +543,41 @@ def _death_slots(died: np.ndarray, first: np.ndarray, last: np.ndarray
             "tie_hi": tie_hi, "tie_lo": tie_lo, "frac": frac, "valid": valid}
 
 
+def _scan(ufunc: np.ufunc, values: np.ndarray, *, reverse: bool = False) -> np.ndarray:
+    """``ufunc.accumulate`` along the first axis, in place (from the last row backwards
+    with ``reverse``); returns ``values``.
+
+    numpy accumulates along an axis one number at a time; adding (or taking the larger
+    of) whole rows, one row after the other, does the same operations in the same order,
+    so gives the same bits, some 5 to 10 times faster on rows of a few hundred numbers
+    or more (a stack's cohorts side by side). Rows under ``SCAN_ROW_MIN`` numbers go to
+    numpy, whose per-call cost then outweighs the loop's.
+    """
+    rows = values[::-1] if reverse else values
+    if rows[0].size < SCAN_ROW_MIN:
+        ufunc.accumulate(rows, axis=0, out=rows)
+        return values
+    previous, *others = rows
+    for row in others:
+        ufunc(previous, row, out=row)
+        previous = row
+    return values
+
+
 @dataclass
 class _FlatIndex:
     """Flat indices of a :class:`SortedStack`, for one evaluation after another.
 
-    Rows are numbered ``b * n + row``; ``B * n`` is an extra all-zero row.
+    Rows are numbered as in ``head``, row by row across the cohorts: row ``r`` of cohort
+    ``b`` is ``r * B + b``, and ``n * B`` an extra all-zero row. Slots are numbered
+    ``b * E + slot``.
     """
 
     risk: np.ndarray        # (B * E,) end of each slot's risk set
-    tie_hi: np.ndarray      # (B * E,) prefix through the slot's tied deaths
-    tie_lo: np.ndarray      # (B * E,) prefix before the tie (or the zero row)
-    frac: np.ndarray        # (B * E, 1) r / d
     tied_slot: np.ndarray   # (M,) slots with an Efron correction (rank r >= 1)
-    tied_frac: np.ndarray   # (M,) their r / d
+    tied_hi: np.ndarray     # (M,) their prefix through the tie's deaths
+    tied_lo: np.ndarray     # (M,) their prefix before the tie (or the zero row)
+    tied_frac: np.ndarray   # (M, 1) their r / d
     tied_key: np.ndarray    # (M,) first row of their tie
     member_row: np.ndarray  # (Q,) death rows in ties of two or more deaths
     member_key: np.ndarray  # (Q,) first row of their tie
@@ -457,18 +585,17 @@ class _FlatIndex:
     @classmethod
     def of(cls, stack: SortedStack) -> _FlatIndex:
         B, n, _ = stack.x.shape
-        base = (np.arange(B) * n)[:, None]
+        cohort = np.arange(B)[:, None]
         corrected = np.flatnonzero(stack.frac.ravel() > 0)
-        lo = np.where(stack.tie_lo >= 0, stack.tie_lo + base, B * n).ravel()
-        key = (stack.tie_lo + 1 + base).ravel()
+        hi = (stack.tie_hi * B + cohort).ravel()
+        lo = np.where(stack.tie_lo >= 0, stack.tie_lo * B + cohort, B * n).ravel()
+        key = ((stack.tie_lo + 1) * B + cohort).ravel()
         member = np.flatnonzero(((stack.tie_size > 1) & (stack.valid > 0)).ravel())
-        return cls(risk=(stack.risk_row + base).ravel(),
-                   tie_hi=(stack.tie_hi + base).ravel(), tie_lo=lo,
-                   frac=stack.frac.reshape(-1, 1), tied_slot=corrected,
-                   tied_frac=stack.frac.ravel()[corrected], tied_key=key[corrected],
-                   member_row=(stack.death_row + base).ravel()[member],
+        return cls(risk=(stack.risk_row * B + cohort).ravel(), tied_slot=corrected,
+                   tied_hi=hi[corrected], tied_lo=lo[corrected],
+                   tied_frac=stack.frac.ravel()[corrected, None], tied_key=key[corrected],
+                   member_row=(stack.death_row * B + cohort).ravel()[member],
                    member_key=key[member])
-
 
 # ---------------------------------------------------------------------------------------
 # The objective: Efron log-likelihood, score and information
@@ -578,30 +705,30 @@ def _risk_weights(stack: SortedStack, beta: np.ndarray) -> tuple[np.ndarray, np.
     """
     eta = np.matmul(stack.x, beta[:, :, None])[:, :, 0]
     shift = eta.max(axis=1)
-    return shift, np.exp(eta - shift[:, None]) * stack.head[:, :, 0]
+    return shift, np.exp(eta - shift[:, None]) * stack.entered
 
 
 def _efron_risk_sums(stack: SortedStack, w: np.ndarray) -> np.ndarray:
     """:math:`[a_0, a_1]` of every death slot, shape (B, E, 1 + p).
 
     Risk-set sums of :math:`w` and :math:`w x` are prefix sums over the time-descending
-    rows. Efron: the :math:`r`-th of :math:`d` tied deaths sees the risk set less
-    :math:`r/d` of the tie's weight. The tie's sums are a difference of prefix sums whose
-    subtracted part belongs to the risk set, so no precision is lost beyond that of the
-    risk sums.
+    rows (all cohorts' row ``r`` at once, :func:`_scan`). Efron: the :math:`r`-th of
+    :math:`d` tied deaths sees the risk set less :math:`r/d` of the tie's weight. The
+    tie's sums are a difference of prefix sums whose subtracted part belongs to the risk
+    set, so no precision is lost beyond that of the risk sums.
     """
     B, n, p = stack.x.shape
     index = stack.index
-    prefix = np.empty((B * n + 1, 1 + p))
+    prefix = np.empty((n * B + 1, 1 + p))
     prefix[-1] = 0.0
-    sums = prefix[:-1].reshape(B, n, 1 + p)
-    np.multiply(stack.head, w[:, :, None], out=sums)
-    np.cumsum(sums, axis=1, out=sums)
+    sums = prefix[:-1].reshape(n, B, 1 + p)
+    np.multiply(stack.head, w.T[:, :, None], out=sums)
+    _scan(np.add, sums)
     a = np.take(prefix, index.risk, axis=0)
     if index.tied_slot.size:
-        tied = np.take(prefix, index.tie_hi, axis=0) - np.take(prefix, index.tie_lo, axis=0)
-        tied *= index.frac
-        a -= tied
+        tied = np.take(prefix, index.tied_hi, axis=0) - np.take(prefix, index.tied_lo, axis=0)
+        tied *= index.tied_frac
+        a[index.tied_slot] -= tied
     return a.reshape(B, -1, 1 + p)
 
 
@@ -617,14 +744,14 @@ def _row_weights(stack: SortedStack, inv: np.ndarray) -> np.ndarray:
     """
     B, n, _ = stack.x.shape
     index = stack.index
-    held = np.bincount(index.risk, weights=inv.ravel(), minlength=B * n + 1)[:B * n]
-    held = np.cumsum(held.reshape(B, n)[:, ::-1], axis=1)[:, ::-1]
+    held = np.bincount(index.risk, weights=inv.ravel(), minlength=n * B)
+    held = _scan(np.add, held.reshape(n, B), reverse=True)
     if index.tied_slot.size:
-        share = np.bincount(index.tied_key, minlength=B * n,
-                            weights=inv.ravel()[index.tied_slot] * index.tied_frac)
+        share = np.bincount(index.tied_key, minlength=n * B,
+                            weights=inv.ravel()[index.tied_slot] * index.tied_frac[:, 0])
         held = held - np.bincount(index.member_row, weights=share[index.member_key],
-                                  minlength=B * n).reshape(B, n)
-    return held
+                                  minlength=n * B).reshape(n, B)
+    return held.T
 
 
 # ---------------------------------------------------------------------------------------
@@ -866,12 +993,14 @@ def _monotone_coordinates(stack: SortedStack, active: np.ndarray) -> np.ndarray:
     B, n, p = stack.x.shape
     # Risk sets are prefixes of the time-descending rows (rows that do not enter come
     # after all of them): running max and min, read at the end of each death's tie.
-    ends = (stack.risk_row + (np.arange(B) * n)[:, None]).ravel()
-    rows = (stack.death_row + (np.arange(B) * n)[:, None]).ravel()
-    flat = stack.x.reshape(B * n, p)
-    risk_max = np.take(np.maximum.accumulate(stack.x, axis=1).reshape(B * n, p), ends, axis=0)
-    risk_min = np.take(np.minimum.accumulate(stack.x, axis=1).reshape(B * n, p), ends, axis=0)
-    x = np.take(flat, rows, axis=0)
+    # Rows are numbered as in ``head`` (row by row across the cohorts).
+    cohort = np.arange(B)[:, None]
+    ends = (stack.risk_row * B + cohort).ravel()
+    rows = (stack.death_row * B + cohort).ravel()
+    x_rows = stack.head[:, :, 1:]
+    risk_max = np.take(_scan(np.maximum, x_rows.copy()).reshape(n * B, p), ends, axis=0)
+    risk_min = np.take(_scan(np.minimum, x_rows.copy()).reshape(n * B, p), ends, axis=0)
+    x = np.take(x_rows.reshape(n * B, p), rows, axis=0)
 
     def deaths_where(condition: np.ndarray) -> np.ndarray:
         """Number of deaths (B, p) meeting ``condition`` (B * E, p), as a batched matrix

@@ -47,6 +47,33 @@ def as_stack(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None
     return time, event_arr, X, mask_arr, active_arr
 
 
+def as_cohorts(time: Any, event: Any, mask: Any = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check the survival columns alone and bring them to stack shapes.
+
+    What :func:`as_stack` does for ``time``, ``event`` and ``mask``, for the risk sets
+    that models of the same cohorts share (:func:`simulation.stats.cox.risk_sets_of`):
+    returns ``time (B, n)`` float, ``event (B, n)`` bool and ``mask (B, n)`` bool, one
+    cohort ``(n,)`` becoming a stack of one.
+
+    >>> time, event, mask = as_cohorts([3.0, 1.0, 2.0], [1, 0, 1])
+    >>> time.shape, event.tolist(), mask.tolist()
+    ((1, 3), [[True, False, True]], [[True, True, True]])
+    """
+    time = np.asarray(time, dtype=float)
+    if time.ndim == 1:
+        time = time[None, :]
+        event = np.asarray(event)[None, :] if np.ndim(event) == 1 else event
+        mask = np.asarray(mask)[None, :] if mask is not None and np.ndim(mask) == 1 else mask
+    if time.ndim != 2:
+        raise _problem("time", time.shape, "(n,) or (B, n)",
+                       f"time must have shape (n,) or (B, n); got {time.shape}")
+    event_arr = _events(event, time.shape)
+    mask_arr = _flags("mask", mask, time.shape)
+    _check_finite_times(time, mask_arr)
+    return time, event_arr, mask_arr
+
+
 def _problem(field: str, value: Any, allowed: str, message: str,
              hint: str | None = None) -> InputError:
     return InputError(field, value, None, allowed, message, hint)
@@ -118,11 +145,9 @@ def _flags(name: str, value: Any, shape: tuple[int, int]) -> np.ndarray:
     return flags
 
 
-def _check_finite(time: np.ndarray, X: np.ndarray, mask: np.ndarray, active: np.ndarray
-                  ) -> None:
-    """Times and covariates must be finite in the rows and covariates that enter a fit."""
-    B = time.shape[0]
-    for start in range(0, B, CHECK_BLOCK):
+def _check_finite_times(time: np.ndarray, mask: np.ndarray) -> None:
+    """Times must be finite in the rows that enter a fit."""
+    for start in range(0, time.shape[0], CHECK_BLOCK):
         block = slice(start, start + CHECK_BLOCK)
         bad = ~np.isfinite(time[block]) & mask[block]
         if bad.any():
@@ -132,6 +157,14 @@ def _check_finite(time: np.ndarray, X: np.ndarray, mask: np.ndarray, active: np.
                            f"time must be finite in the rows that enter a fit; cohort {b} "
                            f"row {i} has {time[b, i]}",
                            "leave incomplete rows out with mask")
+
+
+def _check_finite(time: np.ndarray, X: np.ndarray, mask: np.ndarray, active: np.ndarray
+                  ) -> None:
+    """Times and covariates must be finite in the rows and covariates that enter a fit."""
+    _check_finite_times(time, mask)
+    for start in range(0, time.shape[0], CHECK_BLOCK):
+        block = slice(start, start + CHECK_BLOCK)
         bad = ~np.isfinite(X[block])
         bad &= mask[block, :, None]
         bad &= active[block, None, :]

@@ -2,7 +2,9 @@
 
 An :class:`Engine` is a named set of functions with one interface:
 
-- ``cox_fit(time, event, X, mask=None, active=None) -> CoxFit``;
+- ``cox_fit(time, event, X, mask=None, active=None, *, risk_sets=None) -> CoxFit``, where
+  ``risk_sets`` (:func:`simulation.stats.cox.risk_sets_of`) lets the models of the same
+  cohorts share one sort; an engine that does not need it ignores it;
 - ``logrank_test(time, event, group, mask=None) -> LogrankResult``.
 
 :data:`FAST` is the project's batched numpy code and the default everywhere;
@@ -21,7 +23,7 @@ from typing import Any
 
 from calculator.errors import InputError
 from simulation.stats import reference
-from simulation.stats.cox import cox_fit
+from simulation.stats.cox import CoxFit, RiskSets, cox_fit
 from simulation.stats.logrank import logrank_test
 
 
@@ -35,10 +37,17 @@ class Engine:
     logrank_test: Callable[..., Any]
 
 
+def _cox_fit_lifelines(time: Any, event: Any, X: Any, mask: Any = None, active: Any = None,
+                       *, risk_sets: RiskSets | None = None) -> CoxFit:
+    """:func:`reference.cox_fit_lifelines`; lifelines sorts each cohort itself, so the
+    shared ``risk_sets`` of the fast engine are not used."""
+    return reference.cox_fit_lifelines(time, event, X, mask, active)
+
+
 FAST = Engine("fast", "batched numpy Newton-Raphson Cox and log-rank (default)",
               cox_fit, logrank_test)
 LIFELINES = Engine("lifelines", "lifelines CoxPHFitter and logrank_test (the reference)",
-                   reference.cox_fit_lifelines, reference.logrank_test_lifelines)
+                   _cox_fit_lifelines, reference.logrank_test_lifelines)
 
 #: Every engine by name: the one list of names.
 ENGINES: dict[str, Engine] = {engine.name: engine for engine in (FAST, LIFELINES)}
