@@ -164,7 +164,7 @@ def test_summarize_carries_the_grid_keys(grid_study, capsys):
     assert main(["summarize", str(grid_study)]) == 0
     text = capsys.readouterr().out
     assert "== tog2025: measures against the design grid" in text
-    assert "n = 30, 50 per cohort (by scenario)" in text
+    assert "cohorts of 30 or 50 patients (by scenario)" in text
     assert "cut-off within ±2" in text and "PNI mv coverage" in text
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from calculator.cli.errors import report_input_error, report_problems
+from calculator.cli.files import write_file
 from calculator.errors import InputError
 from calculator.formatting import interval, number, p_value, text_table
 from calculator.published import PNI_CUTOFF
@@ -238,7 +239,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(record, args.cohort))
     if args.report:
         # Deferred: the command list loads every command module, so numpy waits for run.
-        from simulation.reports.cohort import report_option
+        from simulation.reports.cohort import cohort_report_html
 
-        return report_option(cohort, record, args.report, source=args.cohort)
+        return write_file("analyze", "--report", args.report,
+                          cohort_report_html(cohort, record, source=args.cohort))
     return 0

@@ -85,7 +85,8 @@ def format_text(rows: list[dict[str, Any]], fingerprint: dict[str, Any] | None,
     fp = fingerprint or {}
     sizes = sorted({r["n"] for r in rows})
     size_text = (f"n = {sizes[0]} per cohort" if len(sizes) == 1
-                 else f"n = {', '.join(map(str, sizes))} per cohort (by scenario)")
+                 else f"cohorts of {', '.join(map(str, sizes[:-1]))} or {sizes[-1]} patients "
+                      "(by scenario)")
     out = [f"Study {path}: seed {fp.get('seed')}, {size_text}, engine {fp.get('engine')}, "
            f"hcc-prognosis {fp.get('version')}"]
     out.extend(stopping_text(rows, stopping))

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from calculator.cli.errors import report_error, report_problems
+from calculator.cli.files import write_file
 from calculator.formatting import interval, number, p_value, text_table
 
 HELP = "validate the published model on a cohort CSV (C-statistics, calibration slope)"
@@ -131,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(record, args.cohort))
     if args.report:
         # Deferred: matplotlib and the report load only when a report is asked for.
-        from simulation.reports.validation import write_validation_report
+        from simulation.reports.validation import validation_report_html
 
-        return write_validation_report(cohort, record, args.report, source=args.cohort)
+        return write_file("validate", "--report", args.report,
+                          validation_report_html(cohort, record, source=args.cohort))
     return 0

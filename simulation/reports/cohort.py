@@ -18,7 +18,6 @@ paper's Figures 1-3 from the cohort itself:
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -421,28 +420,3 @@ def _multi_used(record: Mapping[str, Any]) -> str:
     if not multi["entered"]:
         return "none did"
     return f"{multi['n_used']} patients, {multi['events']} deaths"
-
-
-def write_cohort_report(cohort: Mapping[str, Any], record: Mapping[str, Any],
-                        path: str | os.PathLike[str], *, source: str = "") -> None:
-    """Write :func:`cohort_report_html` to ``path`` (UTF-8)."""
-    with open(path, "w", encoding="utf-8") as out:
-        out.write(cohort_report_html(cohort, record, source=source))
-
-
-def report_option(cohort: Mapping[str, Any], record: Mapping[str, Any],
-                  path: str | os.PathLike[str], *, source: str = "") -> int:
-    """``analyze --report PATH``: write the report, say where on stderr; exit status.
-
-    A path that cannot be written gives a one-line error naming it and status 2, never a
-    traceback.
-    """
-    try:
-        write_cohort_report(cohort, record, path, source=source)
-    except OSError as err:
-        print(f"hcc-prognosis analyze: --report: cannot write {str(path)!r}: "
-              f"{err.strerror or err} (does its folder exist and is it writable?)",
-              file=sys.stderr)
-        return 2
-    print(f"report written to {path}", file=sys.stderr)
-    return 0

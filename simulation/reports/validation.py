@@ -17,7 +17,6 @@ output) and every table cell names its place in it (``data-key``):
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -263,22 +262,3 @@ def validation_report_html(cohort: Mapping[str, Any], record: Mapping[str, Any],
     footer = (f"hcc-prognosis {__version__}, published model {MODEL_VERSION}. An external "
               "validation of relative risk only; it does not replace clinical judgement.")
     return html.page(title, subtitle, sections, footer)
-
-
-def write_validation_report(cohort: Mapping[str, Any], record: Mapping[str, Any],
-                            path: str | os.PathLike[str], *, source: str = "") -> int:
-    """``validate --report PATH``: write the report, say where on stderr; exit status.
-
-    A path that cannot be written gives a one-line error naming it and status 2.
-    """
-    page = validation_report_html(cohort, record, source=source)
-    try:
-        with open(path, "w", encoding="utf-8") as out:
-            out.write(page)
-    except OSError as err:
-        print(f"hcc-prognosis validate: --report: cannot write {str(path)!r}: "
-              f"{err.strerror or err} (does its folder exist and is it writable?)",
-              file=sys.stderr)
-        return 2
-    print(f"report written to {path}", file=sys.stderr)
-    return 0
