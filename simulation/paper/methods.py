@@ -167,14 +167,18 @@ def _fit_models(engine: Engine, cohorts: _Cohorts, designs: Sequence[Sequence[np
         packed_active = np.take_along_axis(active[group], order, axis=1)
         packed_X = np.take_along_axis(X[group], order[:, None, :], axis=2)
         of = cohort[group]
-        fit = engine.cox_fit(cohorts.time[of], cohorts.event[of], packed_X, None,
-                             packed_active, risk_sets=cohorts.risk_sets.subset(of))
+        # Two methods often make the same model of a cohort (the same cut-off, so the
+        # same PNI groups): each distinct model is fitted once.
+        first, copies = _distinct_models(of, packed_X)
+        fit = engine.cox_fit(cohorts.time[of[first]], cohorts.event[of[first]],
+                             packed_X[first], None, packed_active[first],
+                             risk_sets=cohorts.risk_sets.subset(of[first]))
         rows = np.flatnonzero(group)[:, None]
         for target, source in ((coef, fit.coef), (se, fit.se), (pval, fit.p),
                                (lower, fit.ci_lower), (upper, fit.ci_upper)):
-            target[rows, order] = source
-        converged[group] = fit.converged
-        separated[rows, order] = fit.separated
+            target[rows, order] = source[copies]
+        converged[group] = fit.converged[copies]
+        separated[rows, order] = fit.separated[copies]
     fit_usable = usable(converged, separated)
     flag = np.full(M, "ok", dtype=object)
     detail = np.full(M, "", dtype=object)
@@ -189,6 +193,22 @@ def _fit_models(engine: Engine, cohorts: _Cohorts, designs: Sequence[Sequence[np
         else:
             flag[m], detail[m] = "not-converged", "the Cox fit did not converge"
     return _Fits(coef, se, pval, lower, upper, active, fit_usable, flag, detail)
+
+
+def _distinct_models(cohort: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct models among ``X`` (M, n, p) fitted to ``cohort`` (M,): the index of
+    each one's first copy, and for every model the position of its copy in that list.
+
+    Models are compared through one random projection of their numbers, then checked
+    exactly; should two different models ever share a projection, none is merged.
+    """
+    M = cohort.shape[0]
+    rows = np.concatenate([cohort[:, None].astype(float), X.reshape(M, -1)], axis=1)
+    projection = np.random.default_rng(20250101).random(rows.shape[1])
+    _, first, copies = np.unique(rows @ projection, return_index=True, return_inverse=True)
+    if not np.array_equal(rows[first][copies], rows):
+        return np.arange(M), np.arange(M)
+    return first, copies.ravel()
 
 
 # ---------------------------------------------------------------------------------------
