@@ -351,14 +351,19 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = DEFAUL
             result = _no_cutoff(result, missing)
         results[(m, "pni_uv_loghr")] = result
 
-    # The multivariable model of the four Table 4 factors, in every cohort.
-    mv_designs = [[coded["afp"], coded["child_pugh_b"], coded["extrahepatic_spread"],
-                   pni_column[m]] for m in methods]
-    mv = _fit_models(engine, cohorts, mv_designs, np.ones((M * B, 4), dtype=bool),
-                     list(MV_FACTORS))
+    # The multivariable model of the four Table 4 factors in every cohort, and (for the
+    # selection) the model of the factors that pass the screen: one stack of fits, so
+    # that a selected model equal to the Table 4 one is fitted once.
+    designs = [[pni_column[m] if f == "pni_low" else coded[f] for f in FACTORS]
+               for m in methods]
+    wanted = np.tile([f in MV_FACTORS for f in FACTORS], (M * B, 1))
+    if selection:
+        entered = _screen(methods, uv, others, coded, pni_column, choices, results, B)
+        designs, wanted = designs + designs, np.concatenate([wanted, entered])
+    fits = _fit_models(engine, cohorts, designs, wanted, list(FACTORS))
     for m in methods:
-        for prefix, k in (("afp", 0), ("ehs", 2), ("pni", 3)):
-            result = _coefficient(mv, k, rows_of[m])
+        for prefix, factor in ESTIMAND_FACTOR.items():
+            result = _coefficient(fits, FACTORS.index(factor), rows_of[m])
             if m in choices:
                 result = _no_cutoff(result, np.isnan(choices[m].cutoff))
             results[(m, f"{prefix}_mv_loghr")] = result
@@ -373,8 +378,9 @@ def analyze_stack(stack: Mapping[str, np.ndarray], engine: str | Engine = DEFAUL
             at_boundary=choice.at_boundary, low_share=choice.low_share)
 
     if selection:
-        _selection(results, methods, rows_of, uv, others, coded, pni_column, choices,
-                   engine, cohorts)
+        selected_rows = {m: slice(rows.start + M * B, rows.stop + M * B)
+                         for m, rows in rows_of.items()}
+        _selection(results, methods, selected_rows, fits, wanted, cohorts)
     n_used = np.full(B, n, dtype=np.int64)
     return StackAnalysis(results=results, n=n_used, deaths=event.sum(axis=1).astype(np.int64),
                          methods=methods)
@@ -396,36 +402,33 @@ def _no_cutoff(result: EstimandResult, missing: np.ndarray) -> EstimandResult:
         at_boundary=result.at_boundary, low_share=result.low_share)
 
 
-def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[str, ...],
-               rows_of: dict[str, slice], uv: _Fits, others: list[str],
-               coded: Mapping[str, np.ndarray], pni_column: Mapping[str, np.ndarray],
-               choices: Mapping[str, CutoffChoice], engine: Engine, cohorts: _Cohorts
-               ) -> None:
-    """The paper's procedure (:mod:`simulation.paper.screening`): univariable screen, then
-    a multivariable model of the factors that pass."""
-    M = len(methods)
-    B = cohorts.time.shape[0]
-    offset = M * B
+def _screen(methods: tuple[str, ...], uv: _Fits, others: list[str],
+            coded: Mapping[str, np.ndarray], pni_column: Mapping[str, np.ndarray],
+            choices: Mapping[str, CutoffChoice],
+            results: Mapping[tuple[str, str], EstimandResult], B: int) -> np.ndarray:
+    """The paper's univariable screen (:mod:`simulation.paper.screening`): which of
+    :data:`FACTORS` enter the multivariable model, (M B, 8), method by method."""
+    offset = len(methods) * B
     screen_other = {}
     for j, f in enumerate(others):
         rows = slice(offset + j * B, offset + (j + 1) * B)
         screen_other[f] = np.where(uv.usable[rows] & uv.active[rows, 0], uv.p[rows, 0], np.nan)
-    designs: list[list[np.ndarray]] = []
     entered_parts: list[np.ndarray] = []
     for m in methods:
         pni_p = results[(m, "pni_uv_loghr")].p
         if m == "maxstat":  # its own (corrected) test decides, whatever the Cox fit did
             pni_p = np.where(varies(pni_column[m]), choices[m].p, np.nan)
-        columns: list[np.ndarray] = []
-        entered_flags: list[np.ndarray] = []
-        for f in FACTORS:
-            columns.append(pni_column[m] if f == "pni_low" else coded[f])
-            p_screen = pni_p if f == "pni_low" else screen_other[f]
-            entered_flags.append(enters(p_screen))
-        designs.append(columns)
-        entered_parts.append(np.stack(entered_flags, axis=-1))
-    entered_all = np.concatenate(entered_parts)
-    fits = _fit_models(engine, cohorts, designs, entered_all, list(FACTORS))
+        entered_parts.append(np.stack(
+            [enters(pni_p if f == "pni_low" else screen_other[f]) for f in FACTORS], axis=-1))
+    return np.concatenate(entered_parts)
+
+
+def _selection(results: dict[tuple[str, str], EstimandResult], methods: tuple[str, ...],
+               rows_of: dict[str, slice], fits: _Fits, entered_all: np.ndarray,
+               cohorts: _Cohorts) -> None:
+    """The paper's procedure: the ``*_selected`` estimands from the multivariable models
+    (``fits``, rows ``rows_of``) of the factors that passed the screen (``entered_all``,
+    the same rows)."""
     no_events = cohorts.event.sum(axis=1) == 0
     for m in methods:
         rows = rows_of[m]
