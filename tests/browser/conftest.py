@@ -1,5 +1,7 @@
 """Fixtures for the browser tests: the real server (``hcc-prognosis serve`` on waitress,
-in a subprocess) and headless Chromium from Debian's ``chromium``/``chromium-driver``.
+in a subprocess) and headless Chromium: Debian's ``chromium``/``chromium-driver``, or on
+Ubuntu (where Chromium is a snap) ``/snap/bin/chromium`` and its
+``chromium.chromedriver``; ``CHROMIUM_BINARY`` and ``CHROMEDRIVER`` name others.
 
 The tests never skip: if Chromium, chromedriver or axe-core is missing they fail with
 what to install (``.ci/run`` installs all three).
@@ -28,8 +30,19 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path(os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+
+
+def _installed(variable: str, *candidates: str) -> Path:
+    """The path in ``variable`` if set, else the first candidate that exists (else the
+    first, for the message)."""
+    if os.environ.get(variable):
+        return Path(os.environ[variable])
+    return next((Path(c) for c in candidates if Path(c).exists()), Path(candidates[0]))
+
+
+CHROMIUM = _installed("CHROMIUM_BINARY", "/usr/bin/chromium", "/snap/bin/chromium")
+CHROMEDRIVER = _installed("CHROMEDRIVER", "/usr/bin/chromedriver",
+                          "/snap/bin/chromium.chromedriver")
 AXE_CANDIDATES = (
     *((Path(os.environ["AXE_CORE_JS"]),) if os.environ.get("AXE_CORE_JS") else ()),
     REPO / "node_modules" / "axe-core" / "axe.min.js",
@@ -108,9 +121,13 @@ def _wait_until_healthy(url: str) -> None:
 
 def _chrome(javascript: bool, profile: str) -> WebDriver:
     if not CHROMIUM.exists():
-        _missing(f"Chromium ({CHROMIUM})", "apt-get install chromium")
+        _missing(f"Chromium ({CHROMIUM})", "run tests/install-deps.sh as root (Debian: "
+                 "apt-get install chromium; Ubuntu: apt-get install chromium-browser), or "
+                 "set CHROMIUM_BINARY")
     if not CHROMEDRIVER.exists():
-        _missing(f"chromedriver ({CHROMEDRIVER})", "apt-get install chromium-driver")
+        _missing(f"chromedriver ({CHROMEDRIVER})", "run tests/install-deps.sh as root "
+                 "(Debian: apt-get install chromium-driver; Ubuntu: apt-get install "
+                 "chromium-chromedriver), or set CHROMEDRIVER")
     options = Options()
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
