@@ -36,6 +36,9 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+{ command -v chromium || [ -x /snap/bin/chromium ]; } >/dev/null || echo "install-deps.sh:" \
+    "Chromium is still missing (on Ubuntu it comes as a snap: is snapd running? try" \
+    "'snap install chromium'); the browser tests will fail until it is there" >&2
 if [ ${#r_missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${r_missing[@]}" >/dev/null
 fi
