@@ -160,11 +160,11 @@ def _first_root(excess, grid: np.ndarray, target_name: str, target: float,
         return float(grid[0])
     crossing = np.flatnonzero(np.sign(values[:-1]) != np.sign(values[1:]))
     if crossing.size == 0:
-        reach = target + values
+        low, high = target + float(np.min(values)), target + float(np.max(values))
         raise CalibrationError(
-            target_name, target, None, f"between {reach.min():.3f} and {reach.max():.3f}",
+            target_name, target, None, f"between {low:.3f} and {high:.3f}",
             f"{target_name.split('.')[-1]} {target:.3f} cannot be reached {unreachable}; "
-            f"reachable: {reach.min():.3f} to {reach.max():.3f}",
+            f"reachable: {low:.3f} to {high:.3f}",
             "change the targets or the design")
     i = int(crossing[0])
     return float(brentq(excess, grid[i], grid[i + 1], xtol=1e-13, rtol=1e-13))

@@ -115,7 +115,7 @@ def median_crossings(fine: np.ndarray, median: np.ndarray, value: float) -> list
     a, b = median[:-1], median[1:]
     hits = np.flatnonzero(((a <= value) & (value < b)) | ((b <= value) & (value < a)))
     return [float(fine[i] + (value - a[i]) / (b[i] - a[i]) * (fine[i + 1] - fine[i]))
-            for i in hits]
+            for i in hits.tolist()]
 
 
 def median_unbiased(fine: np.ndarray, median: np.ndarray,

@@ -148,7 +148,7 @@ def _candidates(sorted_marker: np.ndarray, min_prop: float, max_prop: float) -> 
     split = np.zeros((B, n), dtype=bool)
     split[:, 1:] = sorted_marker[:, 1:] != sorted_marker[:, :-1]
     keep = split & (m >= lowest) & (m <= highest)
-    width = max(int(keep.sum(axis=1).max(initial=0)), 1)
+    width = max(int(np.max(keep.sum(axis=1), initial=0)), 1)
     order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
     valid = np.take_along_axis(keep, order, axis=1)
     low_count = np.where(valid, order, 0)
