@@ -25,7 +25,7 @@ from simulation.evidence.design import (
     grid,
     scenario,
 )
-from simulation.evidence.run import Budget
+from simulation.evidence.run import Budget, study_config
 from simulation.paper.methods import METHODS_VERSION
 from simulation.study.runner import ChunkTask, run_chunk
 from simulation.study.store import RESULT_COLUMNS, ResultColumns, canonical_json
@@ -49,11 +49,11 @@ def test_provenance_matches_the_code(shipped: dict) -> None:
     assert p["methods_version"] == METHODS_VERSION
     assert p["generator_version"] == GENERATOR_VERSION
     assert p["published_model_version"] == MODEL_VERSION
-    fingerprint = p["study_fingerprint"]
-    assert fingerprint["methods"] == list(METHODS) and fingerprint["references"] is False
-    assert fingerprint["seed"] == p["seed"] and fingerprint["n"] == 58
-    assert fingerprint["chunk_size"] == CHUNK_SIZE
-    assert fingerprint["methods_version"] == METHODS_VERSION
+    # The whole study fingerprint the code gives such a run today (a file built by older
+    # code, with another file layout or block size, fails here).
+    config = study_config([scenario(POINT)], REPLICATES, p["seed"])
+    assert p["study_fingerprint"] == config.fingerprint()
+    assert p["study_fingerprint"]["chunk_size"] == CHUNK_SIZE
     for key, value in {**design_dict(), **Budget().to_dict()}.items():
         assert shipped["design"][key] == value, key
     assert p["replicates_per_scenario"] >= REPLICATES
