@@ -28,6 +28,7 @@ from simulation.stats.cox import (
     as_stack,
     cox_fit,
     efron_objective,
+    risk_sets_of,
     sort_stack,
 )
 from simulation.stats.reference import cox_fit_lifelines
@@ -688,6 +689,21 @@ def test_bad_input_names_the_argument(args, field, text):
     with pytest.raises(InputError, match=text) as caught:
         cox_fit(*args)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda T, E: (T[:, :-1], E[:, :-1]), "shape"),
+    (lambda T, E: (T, 1 - E), "other rows enter or die"),
+    (lambda T, E: (T[:, ::-1], E), "order"),
+])
+def test_risk_sets_of_other_cohorts_are_refused(change, reason):
+    rng = np.random.default_rng(4)
+    T = rng.permutation(np.arange(1.0, 21.0))[None, :].repeat(2, axis=0)
+    E = (rng.random((2, 20)) < 0.7).astype(int)
+    sets = risk_sets_of(*change(T, E))
+    with pytest.raises(InputError, match=reason) as caught:
+        cox_fit(T, E, rng.random((2, 20)), risk_sets=sets)
+    assert caught.value.field == "risk_sets"
 
 
 def test_bad_mask_and_active_are_rejected():

@@ -172,3 +172,31 @@ def test_bad_arguments_are_named(stack):
         analyze_stack(stack, "slow")
     with pytest.raises(ValueError, match="same size"):
         stack_cohorts([cohorts(count=1, n=30)[0], cohorts(count=1, n=31)[0]])
+
+
+def test_models_two_methods_share_are_fitted_once_with_the_same_results(monkeypatch):
+    """A model that several methods make alike (the same PNI groups) is fitted once; every
+    number equals what fitting each copy gives."""
+    from simulation.paper import methods
+
+    stack = stack_cohorts(cohorts(count=40, seed=5))
+    calls = []
+    real_distinct = methods._distinct_models
+
+    def counted(cohort, X):
+        first, copies = real_distinct(cohort, X)
+        calls.append((cohort.size, first.size))
+        np.testing.assert_array_equal(X[first][copies], X)   # every copy is its model
+        return first, copies
+
+    monkeypatch.setattr(methods, "_distinct_models", counted)
+    shared = analyze_stack(stack)
+    assert sum(distinct for _, distinct in calls) < sum(models for models, _ in calls)
+    monkeypatch.setattr(methods, "_distinct_models",
+                        lambda cohort, X: (np.arange(cohort.size), np.arange(cohort.size)))
+    every = analyze_stack(stack)
+    assert shared.results.keys() == every.results.keys()
+    for key, result in every.results.items():
+        for name in ("estimate", "se", "p", "p_naive", "ci_lower", "ci_upper", "ok", "flag"):
+            np.testing.assert_array_equal(getattr(shared.results[key], name),
+                                          getattr(result, name), err_msg=f"{key} {name}")

@@ -37,7 +37,7 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simulation.stats.cox import CoxFit, cox_fit
+from simulation.stats.cox import CoxFit, cox_fit, risk_sets_of
 from simulation.stats.km import km_curve, km_median
 from simulation.stats.logrank import logrank_test
 from simulation.stats.roc import roc_auc, roc_curve, youden_cutoff
@@ -405,6 +405,27 @@ def test_cox_ignores_row_order_and_reads_only_the_order_of_times(design: CoxDesi
     whole = fit(design)
     assert_same_fit(fit(shuffled(design)), whole)
     assert_same_fit(fit(design, time=2 * design.time + 1), whole)
+
+
+@EXPENSIVE
+@given(cox_stacks)
+@example(DEATHLESS_GROUP)
+@example(SEPARATED_WITHOUT_MOVING)
+def test_cox_shared_risk_sets_change_no_bit(design: CoxDesign) -> None:
+    """Risk sets sorted once and shared (as the analysis shares them between the models
+    of a cohort) give the very same fit, also for cohorts repeated in another order."""
+    whole = fit(design)
+    sets = risk_sets_of(design.time, design.event, design.mask)
+    shared = cox_fit(design.time, design.event, design.X, design.mask, design.active,
+                     risk_sets=sets)
+    for name in (f.name for f in fields(CoxFit)):
+        np.testing.assert_array_equal(getattr(shared, name), getattr(whole, name), name)
+    B = design.time.shape[0]
+    rows = np.concatenate([np.arange(B)[::-1], np.arange(B)])
+    twice = cox_fit(design.time[rows], design.event[rows], design.X[rows],
+                    design.mask[rows], design.active[rows], risk_sets=sets.subset(rows))
+    for position, b in enumerate(rows):
+        assert_same_fit(pick(twice, position), pick(whole, b))
 
 
 @EXPENSIVE
