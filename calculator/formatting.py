@@ -34,6 +34,15 @@ def number(value: float | None, fmt: str = ".1f", missing: str = "NA") -> str:
     return format(value, fmt) if is_number(value) else missing
 
 
+def counted(k: int, noun: str) -> str:
+    """``k`` and ``noun``, plural unless ``k`` is 1 (nouns that take an "s").
+
+    >>> counted(1, "death"), counted(0, "patient"), counted(3, "adverse factor")
+    ('1 death', '0 patients', '3 adverse factors')
+    """
+    return f"{k} {noun}{'' if k == 1 else 's'}"
+
+
 def p_value(p: float | None, missing: str = "NA") -> str:
     """A p-value as tables print it: three decimals, ``<0.001`` below that.
 

@@ -48,15 +48,8 @@ def test_tables_in_the_manner_of_the_paper(cohort_csv, capsys) -> None:
     assert "engine fast" in out
 
 
-def test_bad_csv_lists_the_problems_and_exits_2(tmp_path, capsys) -> None:
-    cohort = generate_cohort(get_scenario("tog2025"), 5, np.random.default_rng(2))
-    path = tmp_path / "bad.csv"
-    write_cohort(cohort, path)
-    lines = path.read_text().splitlines()
-    cells = lines[2].split(",")
-    cells[2], cells[9] = "X", "3.5"
-    lines[2] = ",".join(cells)
-    path.write_text("\n".join(lines) + "\n")
+def test_bad_csv_lists_the_problems_and_exits_2(bad_cohort_csv, capsys) -> None:
+    path = bad_cohort_csv
     assert main(["analyze", str(path)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""

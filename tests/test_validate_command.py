@@ -60,15 +60,8 @@ def test_text_gives_the_measures_the_groups_and_the_warnings(cohort_csv, capsys)
     assert "at least 100 deaths" in out
 
 
-def test_bad_csv_is_refused_as_analyze_refuses_it(tmp_path, capsys) -> None:
-    cohort = generate_cohort(get_scenario("tog2025"), 5, np.random.default_rng(2))
-    path = tmp_path / "bad.csv"
-    write_cohort(cohort, path)
-    lines = path.read_text().splitlines()
-    cells = lines[2].split(",")
-    cells[2], cells[9] = "X", "3.5"
-    lines[2] = ",".join(cells)
-    path.write_text("\n".join(lines) + "\n")
+def test_bad_csv_is_refused_as_analyze_refuses_it(tmp_path, bad_cohort_csv, capsys) -> None:
+    path = bad_cohort_csv
     assert main(["validate", str(path)]) == 2
     validate_err = capsys.readouterr().err
     assert main(["analyze", str(path)]) == 2

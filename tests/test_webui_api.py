@@ -269,10 +269,10 @@ def test_a_number_too_long_gets_422_naming_its_field(client: FlaskClient,
                                                      field: str) -> None:
     """A 5,001-digit JSON integer is valid JSON that Python will not turn into an int; it
     is refused for its field, not answered "not valid JSON"."""
-    placeholder = 123454321
+    marker = 123454321    # a number found nowhere else in the body, then made 5,001 nines
     body = json.dumps({**VALID, "bilirubin": 1, "inr": 1, "ascites": "none",
-                       "encephalopathy": "none", field: placeholder})
-    body = body.replace(str(placeholder), "9" * 5001)
+                       "encephalopathy": "none", field: marker})
+    body = body.replace(str(marker), "9" * 5001)
     response = client.post("/api/v1/score", data=body, content_type="application/json")
     assert response.status_code == 422
     (problem,) = response.get_json()["errors"]

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from calculator.child_pugh import CLASS_B_MIN_SCORE
+from calculator.formatting import counted
 from calculator.published import AGE_CUTOFF_YEARS
 from simulation.cohorts.factors import (
     AFP_CUTOFF_NG_ML,
@@ -39,7 +40,7 @@ from simulation.cohorts.factors import (
 from simulation.cohorts.schema import COLUMN_NAMES, COLUMNS_BY_NAME, TEXT_COLUMNS, TREATMENTS
 from simulation.paper.screening import ENTRY_P, enters, usable
 from simulation.stats.engines import DEFAULT_ENGINE, Engine, get_engine
-from simulation.stats.jsonsafe import finite_or_none
+from simulation.stats.jsonsafe import finite_list, finite_or_none
 from simulation.stats.km import km_median, risk_sets
 from simulation.stats.roc import roc_auc, youden_cutoff
 
@@ -71,14 +72,6 @@ LOGRANK_LABELS = {
 # ---------------------------------------------------------------------------------------
 # JSON-safe numbers
 # ---------------------------------------------------------------------------------------
-
-def _pair(values: Any) -> list[float | None]:
-    return [finite_or_none(v) for v in np.asarray(values, dtype=float).tolist()]
-
-
-def _count(k: int, noun: str) -> str:
-    return f"{k} {noun}{'' if k == 1 else 's'}"
-
 
 class _Flags:
     """The record's ``flags``: what could not be estimated, and why."""
@@ -182,24 +175,24 @@ def _km_section(time: np.ndarray, event: np.ndarray, groups: Mapping[str, np.nda
     for i, name in enumerate(names):
         where = f"km.{label}.{name}"
         n, events = int(fit.n[i]), int(fit.events[i])
-        out[name] = {"median": finite_or_none(fit.median[i]), "ci": _pair(fit.ci[i]),
-                     "ci_symmetric": _pair(fit.ci_symmetric[i]),
+        out[name] = {"median": finite_or_none(fit.median[i]), "ci": finite_list(fit.ci[i]),
+                     "ci_symmetric": finite_list(fit.ci_symmetric[i]),
                      "se": finite_or_none(fit.se[i]), "n": n, "events": events}
         if n == 0:
             flags.add(where, "the group is empty (no patients with complete data)")
         elif events == 0:
-            flags.add(where, f"no events among {_count(n, 'patient')}: the median is not "
+            flags.add(where, f"no events among {counted(n, 'patient')}: the median is not "
                              f"reached")
         elif not np.isfinite(fit.median[i]):
             flags.add(where, f"the median is not reached: survival stays above 0.5 "
-                             f"({_count(events, 'event')} among {_count(n, 'patient')})")
+                             f"({counted(events, 'event')} among {counted(n, 'patient')})")
         else:
             for k, side in enumerate(("lower", "upper")):
                 if not np.isfinite(fit.ci[i, k]):
                     flags.add(where, f"the {side} 95% limit (log-log) is not reached: the "
                                      f"{side} band stays above 0.5 to the end of the curve "
-                                     f"({_count(events, 'event')} among "
-                                     f"{_count(n, 'patient')})")
+                                     f"({counted(events, 'event')} among "
+                                     f"{counted(n, 'patient')})")
             if not np.isfinite(fit.se[i]):
                 flags.add(where, "Collett's standard error is undefined (the curve does not "
                                  "fall to 0.45 or ends at 0): no symmetric interval")
@@ -212,7 +205,7 @@ def _roc_section(pni: np.ndarray, died: np.ndarray, flags: _Flags) -> dict[str, 
     youden = youden_cutoff(pni, died, used)
     record = {"marker": "PNI (lower = higher risk; AUC of -PNI)",
               "outcome": "death (os_event = 1)",
-              "auc": finite_or_none(auc.auc), "ci": _pair(auc.ci),
+              "auc": finite_or_none(auc.auc), "ci": finite_list(auc.ci),
               "se": finite_or_none(auc.se), "p": finite_or_none(auc.p),
               "youden_cutoff": finite_or_none(youden.cutoff),
               "sensitivity": finite_or_none(youden.sensitivity),
@@ -506,8 +499,8 @@ def analyze(cohort: Mapping[str, Any], pni_cutoff: float | str = DEFAULT_PNI_CUT
         "deaths": int(np.nansum(os_event == 1)),
         "progressions": int(np.nansum(pfs_event == 1)),
         "median_followup_months": finite_or_none(followup.median),
-        "median_followup_ci": _pair(followup.ci),
-        "median_followup_ci_symmetric": _pair(followup.ci_symmetric),
+        "median_followup_ci": finite_list(followup.ci),
+        "median_followup_ci_symmetric": finite_list(followup.ci_symmetric),
         "km": km,
         "logrank": logrank,
         "roc": roc,

@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 
 from calculator import __version__
+from calculator.formatting import counted
 from calculator.profile import Factor, RelativeHazard, combined_relative_hazard
 from calculator.published import CITATION, DOI, MODEL_VERSION, Z95, log_hr_se, table4_row
 from simulation.cohorts.factors import AFP_CUTOFF_NG_ML, DEFAULT_PNI_CUTOFF, code_factors
@@ -65,7 +66,7 @@ from simulation.paper.analysis import normalise_cohort
 from simulation.stats.calibration import CalibrationSlope, calibration_slope
 from simulation.stats.concordance import Concordance, harrell_c, uno_c
 from simulation.stats.cox import cox_fit
-from simulation.stats.jsonsafe import finite_or_none
+from simulation.stats.jsonsafe import finite_list, finite_or_none
 from simulation.stats.km import km_median
 from simulation.stats.trend import logrank_trend
 
@@ -215,14 +216,6 @@ def stack_measures(time: Any, event: Any, lp: Any) -> StackMeasures:
 # One cohort: the record
 # ---------------------------------------------------------------------------------------
 
-def _pair(values: Any) -> list[float | None]:
-    return [finite_or_none(v) for v in np.asarray(values, dtype=float).tolist()]
-
-
-def _count(k: int, noun: str) -> str:
-    return f"{k} {noun}{'' if k == 1 else 's'}"
-
-
 class _Warnings:
     def __init__(self) -> None:
         self.items: list[dict[str, str]] = []
@@ -244,7 +237,7 @@ def _model_section() -> dict[str, Any]:
 
 
 def _concordance_entry(c: Concordance, method: str) -> dict[str, Any]:
-    return {"value": finite_or_none(c.value), "ci": _pair(c.ci), "se": finite_or_none(c.se),
+    return {"value": finite_or_none(c.value), "ci": finite_list(c.ci), "se": finite_or_none(c.se),
             "pairs": {"concordant": finite_or_none(c.concordant),
                       "discordant": finite_or_none(c.discordant),
                       "tied_score": finite_or_none(c.tied_score)},
@@ -252,7 +245,7 @@ def _concordance_entry(c: Concordance, method: str) -> dict[str, Any]:
 
 
 def _slope_entry(s: CalibrationSlope) -> dict[str, Any]:
-    return {"value": finite_or_none(s.slope), "ci": _pair(s.ci), "se": finite_or_none(s.se),
+    return {"value": finite_or_none(s.slope), "ci": finite_list(s.ci), "se": finite_or_none(s.se),
             "test_slope_1": {"z": finite_or_none(s.z_vs_one), "p": finite_or_none(s.p_vs_one)},
             "method": "Cox regression of OS on the published linear predictor (Efron ties), "
                       "Wald 95% CI; test of slope = 1 by Wald z = (slope - 1) / se"}
@@ -316,21 +309,21 @@ def _risk_groups(time: np.ndarray, event: np.ndarray, group: np.ndarray,
                          "basis": "the reference group (none of the three factors)"}
         out.append({"adverse_factors": k, "n": n, "deaths": deaths,
                     "median_months": finite_or_none(km.median[i]),
-                    "median_ci": _pair(km.ci[i]),
+                    "median_ci": finite_list(km.ci[i]),
                     "hr": hazards[k], "hr_published": published})
-        label = f"risk group {k} ({_count(k, 'adverse factor')})"
+        label = f"risk group {k} ({counted(k, 'adverse factor')})"
         if n == 0:
             warnings.add("empty-risk-group", f"{label} has no patients")
             continue
         if n < MIN_GROUP_PATIENTS or deaths < MIN_GROUP_DEATHS:
             warnings.add("small-risk-group",
-                         f"{label} has {_count(n, 'patient')} and {_count(deaths, 'death')} "
+                         f"{label} has {counted(n, 'patient')} and {counted(deaths, 'death')} "
                          f"(fewer than {MIN_GROUP_PATIENTS} patients or {MIN_GROUP_DEATHS} "
                          "deaths): its median and hazard ratio are very imprecise")
         if not np.isfinite(km.median[i]):
             warnings.add("median-not-reached",
                          f"{label}: the median OS is not reached (survival stays above 0.5 "
-                         f"with {_count(deaths, 'death')} among {_count(n, 'patient')})")
+                         f"with {counted(deaths, 'death')} among {counted(n, 'patient')})")
     return out
 
 
@@ -398,7 +391,7 @@ def validate(cohort: Mapping[str, Any], tau: float = DEFAULT_TAU_MONTHS) -> dict
         warnings.add("no-complete-cases", "no patient has OS and all three factors recorded")
     if deaths < MIN_DEATHS:
         warnings.add("few-deaths",
-                     f"{_count(deaths, 'death')}: an external validation needs at least "
+                     f"{counted(deaths, 'death')}: an external validation needs at least "
                      f"{MIN_DEATHS} deaths, ideally {IDEAL_DEATHS} or more (Collins, Ogundimu "
                      "& Altman 2016, Stat Med 35:214); with fewer, the C-statistics and the "
                      "calibration slope are imprecise (see the widths of their CIs) and "

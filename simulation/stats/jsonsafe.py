@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 
 def finite_or_none(value: Any) -> float | None:
     """``value`` as a Python float if it is finite; None if it is None, NaN or infinite.
@@ -25,3 +27,12 @@ def finite_or_none(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def finite_list(values: Any) -> list[float | None]:
+    """Numbers (e.g. an interval's two limits) as a list of :func:`finite_or_none`.
+
+    >>> finite_list(np.array([0.5, np.nan]))
+    [0.5, None]
+    """
+    return [finite_or_none(v) for v in np.asarray(values, dtype=float).ravel().tolist()]
