@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from calculator import __version__, formatting
-from calculator.published import CITATION, DOI, MODEL_VERSION
+from calculator.published import AFP_CUTOFF, CITATION, DOI, MODEL_VERSION, PNI_CUTOFF
 from simulation.cohorts.factors import code_factors
 from simulation.paper.analysis import normalise_cohort
 from simulation.paper.validation import FACTOR_RULES, MIN_DEATHS, adverse_count
@@ -243,8 +243,9 @@ def validation_report_html(cohort: Mapping[str, Any], record: Mapping[str, Any],
                             alt="Kaplan-Meier curves of overall survival by number of "
                                 "adverse factors",
                             caption="Kaplan-Meier estimates of overall survival by number of "
-                                    "adverse factors (AFP ≥ 200 ng/mL, extrahepatic spread, "
-                                    "PNI < 47.6), censored patients marked, numbers at risk "
+                                    f"adverse factors (AFP ≥ {AFP_CUTOFF.value} ng/mL, "
+                                    f"extrahepatic spread, PNI < {PNI_CUTOFF.value}), "
+                                    "censored patients marked, numbers at risk "
                                     f"below. Log-rank test for trend p {trend_p}.")
                 if km_png is not None else html.paragraph("No patients to draw.", "note")),
         Section("figure-hr", "Observed against published hazard ratios",
