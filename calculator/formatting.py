@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Final
 
 #: Smallest p-value printed as a number; below it, ``<0.001``.
@@ -32,6 +33,36 @@ def number(value: float | None, fmt: str = ".1f", missing: str = "NA") -> str:
     ('6.5', 'NA', '0.123')
     """
     return format(value, fmt) if is_number(value) else missing
+
+
+def plain(value: Decimal | float) -> str:
+    """A number written out in full, without exponent or trailing zeros; a float by its
+    shortest exact decimal (its ``repr``).
+
+    >>> plain(Decimal("12.500")), plain(Decimal("1.25E+4")), plain(0.05), plain(147314.0)
+    ('12.5', '12500', '0.05', '147314')
+    """
+    if isinstance(value, Decimal):
+        exact = value
+    elif isinstance(value, int):
+        exact = Decimal(value)
+    else:   # float, or a numpy scalar (whose repr is not a plain number)
+        exact = Decimal(repr(float(value)))
+    return format(exact.normalize(), "f")
+
+
+def written(value: object) -> str:
+    """A number as a person writes it (:func:`plain`); text, booleans and non-finite
+    numbers as ``str`` gives them.
+
+    >>> written(35.0), written(0.0011), written(5000000.0), written("3,5"), written(True)
+    ('35', '0.0011', '5000000', '3,5', 'True')
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return plain(value)
 
 
 def counted(k: int, noun: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
+from calculator.formatting import plain
 from calculator.published import AFP_CUTOFF, PNI_CUTOFF
 
 #: The label of each input as the form shows it; messages name fields by these.
@@ -33,11 +34,11 @@ LABELS: Final = MappingProxyType({
 FACTOR_NAMES: Final = MappingProxyType({
     "afp": f"AFP ≥ {format(AFP_CUTOFF.value.normalize(), 'f')} {AFP_CUTOFF.unit}",
     "extrahepatic_spread": "Extrahepatic spread",
-    "pni": f"PNI < {format(PNI_CUTOFF.value.normalize(), 'f')}",
+    "pni": f"PNI < {plain(PNI_CUTOFF.value)}",
     "child_pugh": "Child-Pugh B or C",
 })
 
-_AFP = format(AFP_CUTOFF.value.normalize(), "f")
+_AFP = plain(AFP_CUTOFF.value)
 #: The groups of the published Kaplan-Meier medians.
 GROUP_NAMES: Final = MappingProxyType({
     "all": "Whole cohort", "afp_high": f"AFP ≥ {_AFP} {AFP_CUTOFF.unit}",

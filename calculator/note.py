@@ -8,14 +8,11 @@ one the caller passed to :func:`calculator.score`.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from calculator.formatting import interval
+from calculator.formatting import interval, plain, written
 from calculator.labels import factor_name, label, with_unit
-from calculator.number_entry import plain
 from calculator.profile import RiskProfile
 
 TITLE = "HCC second-line prognosis (Majidova et al. 2025): note for the record"
@@ -37,22 +34,13 @@ def format_time(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}{zone}"
 
 
-def _number(value: Any) -> str:
-    """An entered or used number without exponent or trailing zeros; text unchanged."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return plain(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
-
-
 def _used(item: dict[str, Any]) -> str:
     value = item["value"]
     if isinstance(value, bool):
         return "present" if value else "absent"
     if isinstance(value, str):
         return value
-    return with_unit(_number(value), item["canonical_unit"])
+    return with_unit(written(value), item["canonical_unit"])
 
 
 def record_note(profile: RiskProfile) -> str:
@@ -71,11 +59,11 @@ def record_note(profile: RiskProfile) -> str:
         lines.append(f"Labs dated: {data['lab_date']}")
     lines.append("Inputs (as entered → as used):")
     for item in data["inputs"]:
-        entered = with_unit(_number(item["entered"]), item["unit"])
+        entered = with_unit(written(item["entered"]), item["unit"])
         lines.append(f"  {label(item['field'])}: {entered} → {_used(item)}")
     pni = data["pni"]
     lines.append(f"{pni['label']}: {pni['display']}, {pni['category']} "
-                 f"(high if ≥ {plain(Decimal(str(pni['cutoff'])))})"
+                 f"(high if ≥ {plain(pni['cutoff'])})"
                  + (f"; near the cut-off, category uncertain (data-driven cut-off 95% range "
                     f"{pni['cutoff_range']['low']:.1f}–{pni['cutoff_range']['high']:.1f})"
                     if pni["near_cutoff"] else ""))

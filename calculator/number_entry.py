@@ -38,6 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Final, Protocol
 
 from calculator.errors import InputError, shown
+from calculator.formatting import plain
 from calculator.labels import with_unit
 
 #: Largest number of significant digits read, and largest decimal exponent either way.
@@ -76,15 +77,6 @@ class Reading:
 
     value: Decimal
     note: str | None = None
-
-
-def plain(value: Decimal) -> str:
-    """A decimal without exponent or trailing zeros.
-
-    >>> plain(Decimal("12.500")), plain(Decimal("1.25E+4")), plain(Decimal("0.050"))
-    ('12.5', '12500', '0.05')
-    """
-    return format(value.normalize(), "f")
 
 
 def ascii_digits(text: str) -> str | None:

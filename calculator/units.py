@@ -18,8 +18,9 @@ from decimal import Decimal
 from typing import Final
 
 from calculator.errors import InputError, shown
+from calculator.formatting import plain
 from calculator.labels import LABELS, pretty_unit, with_unit
-from calculator.number_entry import plain, read_number
+from calculator.number_entry import read_number
 from calculator.published import AFP_CUTOFF, TABLE1
 
 Quality = str  # "ok" | "outside-study-range" | "converted"

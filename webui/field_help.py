@@ -6,21 +6,16 @@ study ranges and unit factors from :mod:`calculator.units`).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Final
 
 from calculator import published
+from calculator.formatting import plain
 from calculator.lab_dates import MAX_AGE_DAYS
 from calculator.labels import pretty_unit
 from calculator.units import QUANTITIES
 
 PNI_FORMULA: Final = ("Prognostic Nutritional Index (PNI) = albumin (g/L) + 5 × "
                       "lymphocytes (×10⁹/L)")
-
-
-def plain(value: Decimal | float | int) -> str:
-    """A number without exponent or trailing zeros: ``Decimal('0.050')`` -> ``0.05``."""
-    return format(Decimal(str(value)).normalize(), "f")
 
 
 def study_range(name: str) -> str:

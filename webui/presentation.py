@@ -6,11 +6,11 @@ Formatting only: every value comes from the scoring core or :mod:`calculator.pub
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from typing import Final
 
 from flask import Flask
 
+from calculator.formatting import written
 from calculator.labels import (
     ENDPOINT_NAMES,
     FACTOR_NAMES,
@@ -19,7 +19,6 @@ from calculator.labels import (
     label,
     pretty_unit,
 )
-from webui.field_help import plain
 from webui.forms import choice_label
 
 DASH: Final = "–"
@@ -31,13 +30,7 @@ def number(value: object) -> str:
     >>> number(35.0), number(0.0011), number(5000000.0), number(None), number("3,5")
     ('35', '0.0011', '5000000', '–', '3,5')
     """
-    if value is None:
-        return DASH
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return plain(Decimal(repr(value)) if isinstance(value, float) else value)
+    return DASH if value is None else written(value)
 
 
 def significant(value: float | None, digits: int = 3) -> str:

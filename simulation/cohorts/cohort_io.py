@@ -27,6 +27,7 @@ import numpy as np
 
 from calculator.columns import column_key
 from calculator.errors import InputError
+from calculator.formatting import plain
 from calculator.number_entry import read_number
 from calculator.units import QUANTITIES, measure
 from simulation.cohorts.schema import (
@@ -34,7 +35,6 @@ from simulation.cohorts.schema import (
     COLUMNS_BY_NAME,
     TEXT_COLUMNS,
     Column,
-    plain_number,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def _cell(column: Column, text: str) -> Any:
         raise _CellError(_lab_problem(column, text))
     unit = f" {column.unit}" if column.unit else ""
     hint = f" ({column.hint})" if column.hint and value > high else ""
-    raise _CellError(f"{column.name} must be between {plain_number(low)} and {plain_number(high)}{unit}; "
+    raise _CellError(f"{column.name} must be between {plain(low)} and {plain(high)}{unit}; "
                      f"got {text}{hint}")
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+from calculator.formatting import plain
 from calculator.published import TABLE1
 from calculator.units import QUANTITIES
 
@@ -54,7 +54,7 @@ class Column:
         if self.kind in ("number", "lab"):
             low, high = self.limits
             unit = f" {self.unit}" if self.unit else ""
-            return f"a number from {plain_number(low)} to {plain_number(high)}{unit}"
+            return f"a number from {plain(low)} to {plain(high)}{unit}"
         return "any text"
 
     @property
@@ -99,6 +99,3 @@ COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 TEXT_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind in ("text", "level"))
 
 
-def plain_number(value: float) -> str:
-    """A float as the shortest plain decimal (no exponent): 0.05, 60, 147314."""
-    return format(Decimal(repr(float(value))).normalize(), "f")

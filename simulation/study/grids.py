@@ -27,11 +27,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from calculator.errors import InputError
-from calculator.number_entry import plain, read_number
+from calculator.formatting import plain
+from calculator.number_entry import read_number
 from simulation.cohorts.scenarios import (
     CALIBRATED,
     PNI_EFFECTS,
@@ -96,7 +96,7 @@ def format_value(value: Value) -> str:
     """
     if isinstance(value, str):
         return value
-    return plain(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
+    return plain(value)
 
 
 def parse_value(key: str, text: str) -> Value:
