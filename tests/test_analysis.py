@@ -297,14 +297,3 @@ def test_lifelines_engine_raises_no_warnings_on_troubled_data() -> None:
         warnings.simplefilter("error")
         analyze(small_troubled_cohort(), engine="lifelines")
 
-
-@pytest.mark.parametrize("module", ["simulation.stats.km", "simulation.stats.logrank", "simulation.stats.roc",
-                                    "simulation.cohorts.factors", "simulation.cohorts.cohort_io",
-                                    "simulation.stats.engines", "simulation.paper.analysis",
-                                    "simulation.stats.jsonsafe", "calculator.cli.errors"])
-def test_docstring_examples(module: str) -> None:
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0 and result.failed == 0

@@ -4,9 +4,6 @@ monotonicity, and the calibration check (simulation.evidence.belts, .inversion,
 
 from __future__ import annotations
 
-import doctest
-import importlib
-
 import numpy as np
 import pytest
 from scipy.stats import norm
@@ -41,13 +38,6 @@ def normal_samples(thetas, n: int, sd: float, seed: int, factor: str = "afp") ->
                            {"as_published": ids, "always_fitted": ids},
                            {"as_published": 0, "always_fitted": 0}, n))
     return out
-
-
-@pytest.mark.parametrize("module", ["simulation.evidence.belts", "simulation.evidence.inversion",
-                                    "simulation.evidence.design", "simulation.evidence.run",
-                                    "simulation.evidence.build"])
-def test_doctests(module: str) -> None:
-    assert doctest.testmod(importlib.import_module(module)).failed == 0
 
 
 def test_quantiles_are_type_6_with_order_statistic_mcse() -> None:

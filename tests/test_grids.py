@@ -3,8 +3,6 @@ study, per-scenario cohort sizes, shared references, and the grid in summarize, 
 and replay."""
 
 import csv
-import doctest
-import importlib
 import io
 import json
 
@@ -209,15 +207,6 @@ def test_a_config_takes_points_with_their_own_sizes(tmp_path):
     assert outcome.counts == {"tog2025-null+n=20": 4, "tog2025-null+n=30": 4}
     with pytest.raises(InputError, match="is given more than once"):
         StudyConfig(points + points[:1], 4, seed=2)
-
-
-@pytest.mark.parametrize("module", ["simulation.study.grids", "simulation.study.stopping",
-                                    "simulation.study.measures", "simulation.study.runner",
-                                    "simulation.cohorts.generate",
-                                    "simulation.cohorts.scenarios"])
-def test_docstring_examples(module):
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_a_later_run_reuses_the_reference_of_a_point_differing_only_in_n(tmp_path):

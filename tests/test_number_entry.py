@@ -3,7 +3,6 @@ the decisions on ambiguous separators and non-ASCII digits, and properties over 
 
 from __future__ import annotations
 
-import doctest
 import re
 from decimal import Decimal
 
@@ -11,7 +10,6 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import calculator.number_entry
 from calculator import score
 from calculator.errors import InputError
 from calculator.number_entry import Reading, read_number
@@ -188,7 +186,3 @@ def test_any_text_gives_a_reading_or_the_input_error(text):
     except InputError:
         pass
 
-
-def test_doctests():
-    result = doctest.testmod(calculator.number_entry)
-    assert result.attempted > 0 and result.failed == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import math
 
 import pytest
@@ -112,9 +110,3 @@ def test_help_text_reads_study_ranges_from_the_core() -> None:
     assert f"{albumin.study_low}–{albumin.study_high} g/L" in help_text["albumin"]
     assert "p = " in help_text["child_pugh_class"]
 
-
-@pytest.mark.parametrize("module", ["webui.chart", "webui.forms", "webui.placed_errors",
-                                    "webui.presentation"])
-def test_doctests(module: str) -> None:
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0 and result.failed == 0
